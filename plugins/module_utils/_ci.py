@@ -1,0 +1,64 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the sigma.media_server collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read Sigma API answers whose key spelling cannot be trusted.
+
+The English translation of the reference shows the same documents with
+damaged capitalisation (`System`, `Encoder`, `APPS`, `Tel`...). Requests use
+the canonical spelling; everything that READS an answer goes through here.
+"""
+
+from __future__ import annotations
+
+import copy
+
+MASK = '********'
+
+
+def lower_keys(obj):
+    """A copy of a JSON document with every object key lower-cased.
+
+    When two keys differ only in case, the first one met wins.
+    """
+    if isinstance(obj, dict):
+        out = {}
+        for key, value in obj.items():
+            lkey = key.lower() if isinstance(key, str) else key
+            if lkey not in out:
+                out[lkey] = lower_keys(value)
+        return out
+    if isinstance(obj, list):
+        return [lower_keys(item) for item in obj]
+    return obj
+
+
+def get_ci(mapping, key, default=None):
+    """mapping[key] matched case-insensitively (exact spelling first)."""
+    if not isinstance(mapping, dict):
+        return default
+    if key in mapping:
+        return mapping[key]
+    lkey = key.lower()
+    for k, v in mapping.items():
+        if isinstance(k, str) and k.lower() == lkey:
+            return v
+    return default
+
+
+def mask_keys(obj, names, mask=MASK, found=None):
+    """A deep copy of `obj` with the values of keys in `names` (lower-case,
+    matched case-insensitively) replaced by `mask`. Masked string values are
+    added to the `found` set, for `no_log_values`."""
+    if isinstance(obj, dict):
+        out = {}
+        for key, value in obj.items():
+            if isinstance(key, str) and key.lower() in names and value not in (None, ''):
+                if found is not None and isinstance(value, (str, int)):
+                    found.add(str(value))
+                out[key] = mask
+            else:
+                out[key] = mask_keys(value, names, mask, found)
+        return out
+    if isinstance(obj, list):
+        return [mask_keys(item, names, mask, found) for item in obj]
+    return copy.copy(obj)

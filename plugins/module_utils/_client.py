@@ -1,0 +1,347 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the sigma.media_server collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one client of the Sigma Media Server JSON API.
+
+Private to this collection: modules, the inventory plugin and roles use it;
+users should not build on it.
+
+A `SigmaTransport` holds what is shared by every server of a run: the pooled
+`requests` session, ONE SSL context per (validate_certs, ca_path), auth,
+headers, timeout and retry policy. A `SigmaClient` is one server URL on a
+transport. Every failure is a `SigmaError` subclass whose text names the
+server URL and the function.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import threading
+import time
+import traceback
+
+from urllib.parse import urlsplit, urlunsplit
+
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError:  # pragma: no cover - exercised through missing_required_lib
+    requests = None
+    HTTPAdapter = object
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+
+from ansible_collections.sigma.media_server.plugins.module_utils._ci import get_ci
+
+DEFAULT_API_URL = 'http://localhost:9999'
+DEFAULT_PORT = 9999
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_RETRIES = 2
+BODY_EXCERPT = 200
+
+# Functions that can be sent again without changing the outcome.
+SAFE_FUNCTIONS = frozenset(('dump', 'progress', 'info', 'stop'))
+RETRY_STATUSES = frozenset((500, 502, 503, 504))
+
+
+class SigmaError(Exception):
+    """A call to a Sigma server failed. `kind` says how."""
+
+    kind = 'error'
+
+    def __init__(self, url, function, message, status=None, ec=None, body=None, reached=True):
+        self.url = url
+        self.reached = reached  # False when the request never got to the server
+        self.function = function
+        self.message = message
+        self.status = status
+        self.ec = ec
+        self.body = body
+        super(SigmaError, self).__init__('Sigma server %s, function %s: %s' % (url, function, message))
+
+    def to_dict(self):
+        return dict(kind=self.kind, url=self.url, function=self.function, message=self.message,
+                    status=self.status, ec=self.ec)
+
+
+class SigmaConnectionError(SigmaError):
+    kind = 'connection'
+
+
+class SigmaTimeoutError(SigmaError):
+    kind = 'timeout'
+
+
+class SigmaHTTPError(SigmaError):
+    kind = 'http'
+
+
+class SigmaBodyError(SigmaError):
+    kind = 'body'
+
+
+class SigmaAPIError(SigmaError):
+    kind = 'api'
+
+
+def excerpt(data):
+    """The first BODY_EXCERPT characters of a body, for error messages."""
+    if isinstance(data, bytes):
+        data = data.decode('utf-8', 'replace')
+    data = ' '.join(str(data).split())
+    return data[:BODY_EXCERPT] + ('...' if len(data) > BODY_EXCERPT else '')
+
+
+def normalize_url(url, default_port=DEFAULT_PORT):
+    """Add a scheme and the default port when missing; drop a trailing slash.
+
+    Raises ValueError for something that is not an http(s) URL.
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError('an API URL must be a non-empty string')
+    url = url.strip()
+    if '://' not in url:
+        url = 'http://' + url
+    parts = urlsplit(url)
+    if parts.scheme not in ('http', 'https') or not parts.hostname:
+        raise ValueError('%r is not an http:// or https:// URL' % url)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError('%r has an invalid port' % url)
+    netloc = parts.netloc
+    if port is None:
+        netloc = '%s:%d' % (netloc, default_port)
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip('/'), parts.query, ''))
+
+
+def redact_url(url):
+    """The URL without its user:password part, for messages and results."""
+    parts = urlsplit(url)
+    if '@' not in parts.netloc:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc.rsplit('@', 1)[1], parts.path, parts.query, parts.fragment))
+
+
+def url_password(url):
+    """The password part of a URL's user info, or None."""
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
+_SSL_CONTEXTS = {}
+_SSL_LOCK = threading.Lock()
+
+
+def shared_ssl_context(validate_certs=True, ca_path=None):
+    """ONE SSL context per (validate_certs, ca_path) for the whole process.
+
+    Building a context costs tens of milliseconds of CPU on OpenSSL 3; a fleet
+    run must not pay that per request or per server.
+    """
+    key = (bool(validate_certs), ca_path if validate_certs else None)
+    ctx = _SSL_CONTEXTS.get(key)
+    if ctx is None:
+        with _SSL_LOCK:
+            ctx = _SSL_CONTEXTS.get(key)
+            if ctx is None:
+                if validate_certs:
+                    ctx = ssl.create_default_context(cafile=ca_path)
+                else:
+                    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                    ctx.check_hostname = False
+                    ctx.verify_mode = ssl.CERT_NONE
+                _SSL_CONTEXTS[key] = ctx
+    return ctx
+
+
+class _SharedContextAdapter(HTTPAdapter):
+    """An HTTPS adapter whose connections all use the one shared SSL context.
+
+    requests would otherwise hand urllib3 a CA bundle path, which makes every
+    new connection load the bundle again.
+    """
+
+    def __init__(self, validate_certs, ca_path, **kwargs):
+        self._validate_certs = validate_certs
+        self._ca_path = ca_path
+        super(_SharedContextAdapter, self).__init__(**kwargs)
+
+    def _context(self):
+        return shared_ssl_context(self._validate_certs, self._ca_path)
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host_params, _pool_kwargs = super(_SharedContextAdapter, self).build_connection_pool_key_attributes(request, verify, cert)
+        ctx = self._context()
+        return host_params, dict(ssl_context=ctx, cert_reqs=ctx.verify_mode)
+
+    def cert_verify(self, conn, url, verify, cert):
+        conn.cert_reqs = self._context().verify_mode
+        conn.ca_certs = None
+        conn.ca_cert_dir = None
+
+
+class SigmaTransport(object):
+    """What every server of a run shares: session, pools, TLS, auth, policy."""
+
+    def __init__(self, validate_certs=True, ca_path=None, timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES,
+                 username=None, password=None, headers=None, pool_size=10, backoff=0.2):
+        if not HAS_REQUESTS:
+            raise RuntimeError('the Python library requests is required')
+        self.timeout = float(timeout)
+        self.retries = max(0, int(retries))
+        self.backoff = backoff
+        self.validate_certs = validate_certs
+        self.session = requests.Session()
+        self.session.trust_env = False  # no proxy or netrc surprises from the environment
+        self.session.verify = bool(validate_certs)
+        self.session.headers.update({'Accept': 'application/json', 'Content-Type': 'application/json'})
+        if headers:
+            self.session.headers.update(dict((str(k), str(v)) for k, v in headers.items()))
+        if username is not None:
+            self.session.auth = (username, password or '')
+        self.session.mount('http://', HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size))
+        self.session.mount('https://', _SharedContextAdapter(validate_certs, ca_path,
+                                                             pool_connections=pool_size, pool_maxsize=pool_size))
+
+    def client(self, api_url):
+        return SigmaClient(api_url, self)
+
+    def close(self):
+        self.session.close()
+
+
+def _is_connect_failure(exc):
+    """True when the request never reached the server (safe to send again)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        reason = getattr(reason, 'reason', reason)
+        return type(reason).__name__ in ('NewConnectionError', 'NameResolutionError')
+    return False
+
+
+def _describe_connection_error(exc):
+    text = str(exc)
+    lowered = text.lower()
+    if 'certificate verify failed' in lowered or isinstance(exc, requests.exceptions.SSLError):
+        return 'TLS error: %s (set ca_path to the CA that signed the server certificate, ' \
+               'or validate_certs=false to skip verification)' % excerpt(text)
+    if 'connection refused' in lowered:
+        return 'connection refused'
+    if 'reset by peer' in lowered or 'remotedisconnected' in lowered or 'aborted' in lowered:
+        return 'connection reset by the server before it answered'
+    if 'name or service not known' in lowered or 'nodename nor servname' in lowered or 'resolution' in lowered:
+        return 'host name could not be resolved'
+    return 'connection failed: %s' % excerpt(text)
+
+
+class SigmaClient(object):
+    """One Sigma Media Server, reached through a transport."""
+
+    def __init__(self, api_url, transport):
+        self.url = normalize_url(api_url)
+        self.display_url = redact_url(self.url)
+        self.transport = transport
+        self.endpoint = self.url + '/'
+
+    def _attempt(self, function, method, data, timeout):
+        session = self.transport.session
+        try:
+            if method == 'GET':
+                resp = session.get(self.endpoint, timeout=(timeout, timeout))
+            else:
+                resp = session.post(self.endpoint, data=data, timeout=(timeout, timeout))
+        except requests.exceptions.Timeout as exc:
+            connecting = isinstance(exc, requests.exceptions.ConnectTimeout)
+            raise SigmaTimeoutError(self.display_url, function, 'timed out after %g s waiting for %s'
+                                    % (timeout, 'the connection' if connecting else 'an answer'), reached=not connecting)
+        except requests.exceptions.RequestException as exc:
+            raise SigmaConnectionError(self.display_url, function, _describe_connection_error(exc),
+                                       reached=not _is_connect_failure(exc))
+        body = resp.content
+        if resp.status_code == 401 or resp.status_code == 403:
+            raise SigmaHTTPError(self.display_url, function, 'HTTP %d %s: authentication refused (check username/password/headers): %s'
+                                 % (resp.status_code, resp.reason, excerpt(body)), status=resp.status_code, body=excerpt(body))
+        if not 200 <= resp.status_code < 300:
+            raise SigmaHTTPError(self.display_url, function, 'HTTP %d %s: %s' % (resp.status_code, resp.reason, excerpt(body)),
+                                 status=resp.status_code, body=excerpt(body))
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            raise SigmaBodyError(self.display_url, function, 'the answer is not JSON: %s' % excerpt(body), body=excerpt(body))
+        if not isinstance(doc, dict):
+            raise SigmaBodyError(self.display_url, function, 'the answer is not a JSON object: %s' % excerpt(body), body=excerpt(body))
+        return doc
+
+    def call(self, function, payload=None, method='POST', timeout=None):
+        """Send one function; return the decoded answer (a dict) when `ec` is 0.
+
+        Safe functions are retried on connection failures, timeouts and 5xx;
+        others only when the request never reached the server. The whole call
+        ends within timeout x (retries + 1) plus the backoff pauses.
+        """
+        body = dict(payload or {})
+        body['type'] = function
+        data = json.dumps(body, separators=(',', ':'))
+        transport = self.transport
+        safe = function in SAFE_FUNCTIONS
+        per_attempt = float(timeout or transport.timeout)
+        deadline = time.monotonic() + per_attempt * (transport.retries + 1)
+        attempt = 0
+        while True:
+            try:
+                doc = self._attempt(function, method, data, max(0.05, min(per_attempt, deadline - time.monotonic())))
+                break
+            except SigmaError as err:
+                retryable = not err.reached or (safe and (
+                    isinstance(err, (SigmaConnectionError, SigmaTimeoutError))
+                    or (isinstance(err, SigmaHTTPError) and err.status in RETRY_STATUSES)))
+                pause = transport.backoff * (2 ** attempt)
+                if not retryable or attempt >= transport.retries or time.monotonic() + pause >= deadline:
+                    raise
+                attempt += 1
+                time.sleep(pause)
+        ec = get_ci(doc, 'ec', 0)
+        if ec not in (0, '0', None):
+            msg = get_ci(doc, 'msg') or 'no message'
+            raise SigmaAPIError(self.display_url, function, 'the server answered ec=%s: %s' % (ec, excerpt(msg)), ec=ec)
+        return doc
+
+    # The documented functions the collection uses.
+
+    def dump(self):
+        return self.call('dump')
+
+    def progress(self, name='*', mode=None):
+        payload = {'name': name}
+        if mode:
+            payload['mode'] = mode
+        return self.call('progress', payload)
+
+    def start(self, job):
+        return self.call('start', job)
+
+    def stop(self, name, mode=None):
+        payload = {'name': name}
+        if mode:
+            payload['mode'] = mode
+        return self.call('stop', payload)
+
+    def update(self, name, filter_name, item_id, changed, mode='live'):
+        return self.call('update', {'name': name, 'mode': mode, 'filter': filter_name, 'id': item_id, 'changed': changed})
+
+    def info(self, input_url, timeout=None, detect_keyframes=False):
+        payload = {'input': input_url, 'detectKeyframe': 1 if detect_keyframes else 0}
+        read_timeout = None
+        if timeout is not None:
+            payload['timeout'] = timeout
+            # the server may probe for `timeout` seconds before it answers
+            read_timeout = max(self.transport.timeout, float(timeout) + 2)
+        return self.call('info', payload, timeout=read_timeout)
