@@ -260,7 +260,7 @@ class SigmaClient(object):
                 resp = session.post(self.endpoint, data=data, timeout=(timeout, timeout))
         except requests.exceptions.Timeout as exc:
             connecting = isinstance(exc, requests.exceptions.ConnectTimeout)
-            raise SigmaTimeoutError(self.display_url, function, 'timed out after %g s waiting for %s'
+            raise SigmaTimeoutError(self.display_url, function, 'timed out after %.3g s waiting for %s'
                                     % (timeout, 'the connection' if connecting else 'an answer'), reached=not connecting)
         except requests.exceptions.RequestException as exc:
             raise SigmaConnectionError(self.display_url, function, _describe_connection_error(exc),

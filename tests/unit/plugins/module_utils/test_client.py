@@ -1,0 +1,203 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the sigma.media_server collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The shared client against a local fake server: errors, retries, TLS context, auth."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from ansible_collections.sigma.media_server.plugins.module_utils import _client
+from ansible_collections.sigma.media_server.plugins.module_utils._client import (
+    SigmaAPIError, SigmaBodyError, SigmaConnectionError, SigmaHTTPError, SigmaTimeoutError, SigmaTransport,
+    normalize_url, redact_url, shared_ssl_context, url_password,
+)
+
+
+class FakeServer(object):
+    """Answers from a queue of (status, content_type, body) or callables; records requests."""
+
+    def __init__(self):
+        self.answers = []
+        self.requests = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get('Content-Length') or 0)
+                raw = self.rfile.read(length)
+                server.requests.append({'body': json.loads(raw) if raw else None, 'headers': dict(self.headers)})
+                answer = server.answers.pop(0) if server.answers else (200, 'application/json', {'ec': 0, 'result': {}})
+                if answer == 'hang':
+                    time.sleep(1.5)
+                    return
+                if answer == 'reset':
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b'\x01\x00\x00\x00\x00\x00\x00\x00')
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
+                    return
+                status, ctype, body = answer
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header('Content-Type', ctype)
+                self.send_header('Content-Length', str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = 'http://127.0.0.1:%d' % self.httpd.server_port
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    srv = FakeServer()
+    yield srv
+    srv.close()
+
+
+def make_client(url, **kwargs):
+    kwargs.setdefault('timeout', 0.5)
+    kwargs.setdefault('retries', 2)
+    kwargs.setdefault('backoff', 0.01)
+    return SigmaTransport(**kwargs).client(url)
+
+
+def test_call_sends_type_and_returns_answer(server):
+    server.answers.append((200, 'application/json', {'ec': 0, 'result': {'vtv3': 'done'}, 'dt': 3}))
+    answer = make_client(server.url).start({'name': 'vtv3', 'mode': 'live'})
+    assert answer['result'] == {'vtv3': 'done'}
+    assert server.requests[0]['body'] == {'name': 'vtv3', 'mode': 'live', 'type': 'start'}
+
+
+def test_ec_error_names_server_and_function(server):
+    server.answers.append((200, 'application/json', {'EC': 7, 'Msg': 'license not valid'}))
+    with pytest.raises(SigmaAPIError) as err:
+        make_client(server.url).start({'name': 'a', 'mode': 'live'})
+    text = str(err.value)
+    assert server.url in text and 'start' in text and 'ec=7' in text and 'license not valid' in text
+    assert len(server.requests) == 1
+
+
+def test_html_from_proxy_is_http_error_with_excerpt(server):
+    page = b'<html><head><title>502 Bad Gateway</title></head><body>' + b'x' * 500 + b'</body></html>'
+    server.answers.extend([(502, 'text/html', page)] * 3)
+    with pytest.raises(SigmaHTTPError) as err:
+        make_client(server.url).dump()
+    assert err.value.status == 502
+    assert '502 Bad Gateway' in str(err.value)
+    assert len(err.value.body) <= _client.BODY_EXCERPT + 3
+    # dump is safe to repeat: first try + 2 retries
+    assert len(server.requests) == 3
+
+
+def test_unsafe_call_is_not_repeated_after_it_reached_the_server(server):
+    server.answers.extend([(500, 'text/plain', b'boom')] * 3)
+    with pytest.raises(SigmaHTTPError):
+        make_client(server.url).start({'name': 'a', 'mode': 'live'})
+    assert len(server.requests) == 1
+
+
+def test_retry_recovers_a_safe_call(server):
+    server.answers.extend([(503, 'text/plain', b'busy'), (200, 'application/json', {'ec': 0, 'result': {}, 'total': 0})])
+    answer = make_client(server.url).progress('*')
+    assert answer['total'] == 0
+    assert len(server.requests) == 2
+
+
+def test_body_that_is_not_json(server):
+    server.answers.append((200, 'text/plain', b'hello, not json'))
+    with pytest.raises(SigmaBodyError) as err:
+        make_client(server.url, retries=0).dump()
+    assert 'not JSON' in str(err.value) and 'hello, not json' in str(err.value)
+
+
+def test_timeout_is_bounded(server):
+    server.answers.extend(['hang', 'hang'])
+    client = make_client(server.url, timeout=0.3, retries=1)
+    started = time.monotonic()
+    with pytest.raises(SigmaTimeoutError) as err:
+        client.dump()
+    elapsed = time.monotonic() - started
+    assert elapsed < 0.3 * 2 + 1
+    assert 'timed out' in str(err.value) and server.url in str(err.value)
+
+
+def test_connection_refused_names_the_server():
+    sock = socket.socket()
+    sock.bind(('127.0.0.1', 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    url = 'http://127.0.0.1:%d' % port
+    with pytest.raises(SigmaConnectionError) as err:
+        make_client(url, retries=1).start({'name': 'a', 'mode': 'live'})
+    assert 'connection refused' in str(err.value) and url in str(err.value)
+    assert err.value.reached is False
+
+
+def test_connection_reset(server):
+    server.answers.extend(['reset'] * 3)
+    with pytest.raises(SigmaConnectionError) as err:
+        make_client(server.url, retries=0).dump()
+    assert server.url in str(err.value)
+
+
+def test_auth_and_headers_are_sent(server):
+    make_client(server.url, username='sigma', password='s3cret', headers={'X-Token': 'abc'}).dump()
+    headers = server.requests[0]['headers']
+    assert headers['Authorization'].startswith('Basic ')
+    assert headers['X-Token'] == 'abc'
+
+
+def test_ssl_context_is_shared():
+    first = shared_ssl_context(False, None)
+    assert shared_ssl_context(False, None) is first
+    assert shared_ssl_context(False, '/ignored/when/not/validating') is first
+    verified = shared_ssl_context(True, None)
+    assert verified is not first and shared_ssl_context(True, None) is verified
+    t1 = SigmaTransport(validate_certs=False)
+    t2 = SigmaTransport(validate_certs=False)
+    assert t1.session.get_adapter('https://a:1/')._context() is t2.session.get_adapter('https://b:2/')._context()
+
+
+@pytest.mark.parametrize('given, expected', [
+    ('10.0.0.5', 'http://10.0.0.5:9999'),
+    ('https://sigma.example.com/', 'https://sigma.example.com:9999'),
+    ('http://h:8080', 'http://h:8080'),
+    ('http://u:p@h', 'http://u:p@h:9999'),
+])
+def test_normalize_url(given, expected):
+    assert normalize_url(given) == expected
+
+
+@pytest.mark.parametrize('bad', ['', 'ftp://h', 'http://', 'http://h:99999'])
+def test_normalize_url_refuses(bad):
+    with pytest.raises(ValueError):
+        normalize_url(bad)
+
+
+def test_redaction_of_user_info():
+    assert redact_url('http://u:pw@h:9999/x') == 'http://h:9999/x'
+    assert url_password('http://u:pw@h:9999') == 'pw'
+    assert url_password('http://h:9999') is None
+    client = make_client('http://u:pw@127.0.0.1:1', retries=0)
+    with pytest.raises(SigmaConnectionError) as err:
+        client.dump()
+    assert 'pw' not in str(err.value)
