@@ -16,10 +16,12 @@ server URL and the function.
 from __future__ import annotations
 
 import json
+import re
 import ssl
 import threading
 import time
 import traceback
+import warnings
 
 from urllib.parse import urlsplit, urlunsplit
 
@@ -200,6 +202,9 @@ class SigmaTransport(object):
         self.session = requests.Session()
         self.session.trust_env = False  # no proxy or netrc surprises from the environment
         self.session.verify = bool(validate_certs)
+        if not validate_certs:
+            # the caller says so once (a module warning); urllib3 would say it per request
+            warnings.filterwarnings('ignore', message='Unverified HTTPS request')
         self.session.headers.update({'Accept': 'application/json', 'Content-Type': 'application/json'})
         if headers:
             self.session.headers.update(dict((str(k), str(v)) for k, v in headers.items()))
@@ -231,8 +236,9 @@ def _describe_connection_error(exc):
     text = str(exc)
     lowered = text.lower()
     if 'certificate verify failed' in lowered or isinstance(exc, requests.exceptions.SSLError):
+        found = re.search(r'certificate verify failed[^(\'")\]]*', text)
         return 'TLS error: %s (set ca_path to the CA that signed the server certificate, ' \
-               'or validate_certs=false to skip verification)' % excerpt(text)
+               'or validate_certs=false to skip verification)' % (found.group(0).strip() if found else excerpt(text))
     if 'connection refused' in lowered:
         return 'connection refused'
     if 'reset by peer' in lowered or 'remotedisconnected' in lowered or 'aborted' in lowered:
