@@ -45,16 +45,31 @@ def get_ci(mapping, key, default=None):
     return default
 
 
+def _leaves(value):
+    """The strings inside a JSON value that are long enough to be secrets.
+
+    Numbers, booleans and strings of one or two characters are left out: as
+    `no_log_values` they would blank every "0", "1" or "on" in the output.
+    """
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _leaves(item)]
+    if isinstance(value, str) and len(value) >= 3:
+        return [value]
+    return []
+
+
 def mask_keys(obj, names, mask=MASK, found=None):
     """A deep copy of `obj` with the values of keys in `names` (lower-case,
-    matched case-insensitively) replaced by `mask`. Masked string values are
-    added to the `found` set, for `no_log_values`."""
+    matched case-insensitively) replaced by `mask`. Masked strings (inside a
+    masked dict or list too) are added to the `found` set, for `no_log_values`."""
     if isinstance(obj, dict):
         out = {}
         for key, value in obj.items():
             if isinstance(key, str) and key.lower() in names and value not in (None, ''):
-                if found is not None and isinstance(value, (str, int)):
-                    found.add(str(value))
+                if found is not None:
+                    found.update(_leaves(value))
                 out[key] = mask
             else:
                 out[key] = mask_keys(value, names, mask, found)

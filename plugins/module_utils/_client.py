@@ -64,6 +64,11 @@ class SigmaError(Exception):
         self.body = body
         super(SigmaError, self).__init__('Sigma server %s, function %s: %s' % (url, function, message))
 
+    def note(self, text):
+        """Add `text` to the message."""
+        self.message = '%s; %s' % (self.message, text)
+        self.args = ('Sigma server %s, function %s: %s' % (self.url, self.function, self.message),)
+
     def to_dict(self):
         return dict(kind=self.kind, url=self.url, function=self.function, message=self.message,
                     status=self.status, ec=self.ec)
@@ -257,7 +262,7 @@ class SigmaClient(object):
         self.transport = transport
         self.endpoint = self.url + '/'
 
-    def _attempt(self, function, method, data, timeout):
+    def _attempt(self, function, method, data, timeout, nominal):
         session = self.transport.session
         try:
             if method == 'GET':
@@ -266,8 +271,8 @@ class SigmaClient(object):
                 resp = session.post(self.endpoint, data=data, timeout=(timeout, timeout))
         except requests.exceptions.Timeout as exc:
             connecting = isinstance(exc, requests.exceptions.ConnectTimeout)
-            raise SigmaTimeoutError(self.display_url, function, 'timed out after %.3g s waiting for %s'
-                                    % (timeout, 'the connection' if connecting else 'an answer'), reached=not connecting)
+            raise SigmaTimeoutError(self.display_url, function, 'no %s within %.3g s (timeout)'
+                                    % ('connection' if connecting else 'answer', nominal), reached=not connecting)
         except requests.exceptions.RequestException as exc:
             raise SigmaConnectionError(self.display_url, function, _describe_connection_error(exc),
                                        reached=not _is_connect_failure(exc))
@@ -299,11 +304,13 @@ class SigmaClient(object):
         transport = self.transport
         safe = function in SAFE_FUNCTIONS
         per_attempt = float(timeout or transport.timeout)
-        deadline = time.monotonic() + per_attempt * (transport.retries + 1)
+        started = time.monotonic()
+        deadline = started + per_attempt * (transport.retries + 1)
         attempt = 0
         while True:
             try:
-                doc = self._attempt(function, method, data, max(0.05, min(per_attempt, deadline - time.monotonic())))
+                doc = self._attempt(function, method, data, max(0.05, min(per_attempt, deadline - time.monotonic())),
+                                    per_attempt)
                 break
             except SigmaError as err:
                 retryable = not err.reached or (safe and (
@@ -311,6 +318,8 @@ class SigmaClient(object):
                     or (isinstance(err, SigmaHTTPError) and err.status in RETRY_STATUSES)))
                 pause = transport.backoff * (2 ** attempt)
                 if not retryable or attempt >= transport.retries or time.monotonic() + pause >= deadline:
+                    if attempt:
+                        err.note('gave up after %d attempts in %.1f s' % (attempt + 1, time.monotonic() - started))
                     raise
                 attempt += 1
                 time.sleep(pause)

@@ -67,7 +67,8 @@ def _gpus(system, models):
     for position, card in enumerate(_list(system.get('gpu'))):
         card = _dict(card)
         model = card.get('name')
-        caps = models.get(model, {'encoders': [], 'decoders': []})
+        # a damaged name (a list, an object) must not break the lookup
+        caps = (models.get(model) if isinstance(model, str) else None) or {'encoders': [], 'decoders': []}
         index = card.get('index')
         gpus.append({
             'index': index if isinstance(index, int) else position,
