@@ -1,0 +1,236 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the sigma.media_server collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: sigma_job
+short_description: Create, update, restart and stop one live or VOD job on a Sigma Media Server
+version_added: 0.1.0
+description:
+  - Makes one job of a Sigma Media Server match the given configuration, idempotently.
+  - Every field of the API's C(start) function is an option, in snake_case; the module sends them in the API's
+    spelling. O(extra) carries fields the module does not model.
+  - The whole specification is checked before any request (profile ids unique, every C(select) refers to a
+    profile, HDR only with hevc and a 10-bit pixel format, C(rc) and GPU presets only on a GPU, every documented
+    range); each error names its field path, for example C(targets[1].select[0]). A refused specification sends
+    no request at all.
+  - A run that changes nothing sends exactly one request, C(progress) of the job's name.
+  - To manage many jobs of one server in one task, use M(sigma.media_server.sigma_jobs), the same engine with one
+    C(progress) for all of them.
+author:
+  - Sigma collection maintainers (@sigma-media)
+extends_documentation_fragment:
+  - sigma.media_server.connection
+  - sigma.media_server.job
+  - sigma.media_server.attributes
+attributes:
+  check_mode:
+    support: full
+    details: The same decision is made (including the C(dump) for GPU placement); no C(start), C(stop) or C(update) is sent.
+  diff_mode:
+    support: full
+    details:
+      - Before and after of the normalised configuration, secrets masked.
+      - Settings the server does not report show in the before as the desired value with a note saying the digest differs.
+  idempotent:
+    support: partial
+    details:
+      - Changes are detected from what C(progress) reports and from a digest of the configuration kept in C(_id).
+      - On a server that echoes C(_id) empty, only the reported fields can be compared (a warning says so).
+      - After live C(update) calls, the next run is a no-op only where the ledger of live updates is kept (see the notes);
+        elsewhere it sends the same updates once more, without a restart.
+options:
+  state:
+    description:
+      - V(present), the job exists with this configuration, and a live job runs (a live job in state C(error),
+        C(finished) or C(stopped) is restarted).
+      - V(absent), the job is stopped (a stopped job is gone from the server).
+      - V(restarted), the job is started again on every run (always changed).
+    type: str
+    choices: [present, absent, restarted]
+    default: present
+  force:
+    description:
+      - Start the job again with its configuration even when nothing seems to differ.
+    type: bool
+    default: false
+  wait:
+    description:
+      - Wait until the live job is C(started) or the VOD job C(finished).
+      - A job in state C(error) makes the module fail with the job's error entries; on timeout the module fails and
+        returns the last progress entry in RV(job).
+    type: bool
+    default: false
+  wait_timeout:
+    description: Seconds to wait with O(wait).
+    type: float
+    default: 120
+  wait_interval:
+    description: Seconds between two C(progress) requests with O(wait).
+    type: float
+    default: 1
+notes:
+  - B(How changes are seen.) C(progress) reports only the inputs, profile ids, targets (format, url, select), weight
+    and C(_id) of a job. The module compares those, and writes into C(_id) at start a 24-hex record of the rest,
+    12 hex of the digest of the part of the configuration that needs a restart, then 12 hex of the digest of the
+    part a running live job can take through C(update).
+  - B(Live updates.) When only watermark position or visibility (O(watermarks[].x), O(watermarks[].y),
+    O(watermarks[].enable) of a watermark with an id), an audio O(profiles[].volume), the DRM settings (the same on
+    every target that has DRM) or the manifest header (the same on every hls and dash target) changed, a running
+    live job gets C(update) calls instead of a restart, so viewers see no interruption. As the server reports none
+    of these settings, every one of them is sent (each watermark, each audio volume, the DRM and the header), not only
+    the one that changed. Adding or removing such a setting restarts the job.
+  - B(Why a ledger.) C(update) cannot rewrite C(_id) and C(progress) reports none of these settings, so the server
+    alone cannot tell "already updated" from "needs the update". The module records the live digest it applied in a
+    small JSON file per server under E(SIGMA_STATE_DIR) (default C(~/.cache/sigma.media_server)) on the machine that
+    runs it, valid while the job keeps the same C(_id) and start time; it holds digests only, no secret. With the
+    record, the next run is a no-op. Without it (another machine, a fresh container) the next run sends the same
+    C(update) calls once more (changed, still no restart) and records them.
+  - When the server echoes C(_id) empty, or O(extra) sets C(_id), only the reported fields are compared and the
+    module warns that other changes cannot be seen; use O(force) or O(state=restarted) to apply them.
+  - Secrets (DRM keys, key URIs and key servers, S3 keys given through O(extra), passwords in URLs) are masked in
+    RV(job), RV(diff) and RV(actions) and hidden from all output.
+  - Failures (server unreachable, timeout, HTTP error, C(ec) not 0) make the module fail with a message naming the
+    server, the function and the job, and C(changed) tells whether anything was sent before.
+seealso:
+  - module: sigma.media_server.sigma_jobs
+  - module: sigma.media_server.sigma_info
+'''
+
+EXAMPLES = r'''
+- name: A live channel from UDP to HLS, on the least-loaded capable GPU
+  sigma.media_server.sigma_job:
+    api_url: http://sigma-01.example.com:9999
+    name: vtv3
+    gpu: auto
+    input:
+      main: udp://239.1.1.1:1234
+      backup: udp://239.1.1.2:1234
+    profiles:
+      - {id: '0x100', type: video, codec: h264, width: 1280, height: 720, bitrate: 2500k, preset: llhq, rc: cbr_hq}
+      - {id: '0x101', type: audio, codec: aac, bitrate: 128k, volume: +2dB}
+    targets:
+      - format: hls
+        url: /data/mediahub/vtv3
+        select: ['0x100', '0x101']
+        manifest: {ts: 4, count: 6}
+    watermarks:
+      - {id: logo, url: /data/logo.png, x: 1700, y: 40, enable: true}
+    wait: true
+  delegate_to: localhost
+
+- name: Hide the logo without interrupting viewers (sent as an update)
+  sigma.media_server.sigma_job:
+    api_url: http://sigma-01.example.com:9999
+    name: vtv3
+    gpu: auto
+    input: {main: udp://239.1.1.1:1234, backup: udp://239.1.1.2:1234}
+    profiles:
+      - {id: '0x100', type: video, codec: h264, width: 1280, height: 720, bitrate: 2500k, preset: llhq, rc: cbr_hq}
+      - {id: '0x101', type: audio, codec: aac, bitrate: 128k, volume: +2dB}
+    targets:
+      - {format: hls, url: /data/mediahub/vtv3, select: ['0x100', '0x101'], manifest: {ts: 4, count: 6}}
+    watermarks:
+      - {id: logo, url: /data/logo.png, x: 1700, y: 40, enable: false}
+  delegate_to: localhost
+
+- name: A VOD transcode with DRM, waiting until it is finished
+  sigma.media_server.sigma_job:
+    api_url: http://sigma-01.example.com:9999
+    name: movie-42
+    mode: vod
+    gpu: 0
+    input: /data/in/movie-42.mp4
+    profiles:
+      - {id: v1, codec: hevc, pixel_format: yuv420p10le, hdr: hdr10, width: 3840, height: 2160}
+      - {id: a1, type: audio}
+    targets:
+      - format: dash
+        url: /data/out/movie-42
+        drm:
+          type: SAMPLE_AES_CTR
+          key: "{{ vault_movie_key }}"
+          key_id: "{{ vault_movie_key_id }}"
+    wait: true
+    wait_timeout: 3600
+  delegate_to: localhost
+
+- name: Stop a job
+  sigma.media_server.sigma_job:
+    api_url: http://sigma-01.example.com:9999
+    name: vtv3
+    state: absent
+  delegate_to: localhost
+'''
+
+RETURN = r'''
+job:
+  description:
+    - The job's progress entry after the run (normalised, secrets masked); C(null) when the job does not exist.
+    - In check mode, the entry before the run.
+  returned: always
+  type: dict
+  sample:
+    name: vtv3
+    state: started
+    mode: null
+    speed: 1
+    uptime: 0h00m01s
+    pts: 0h00m01s
+    created: '2024-03-02 15:12:33'
+    started: '2024-03-02 15:12:33'
+    errors: []
+    error_codes: []
+    inputs: [{url: udp://239.1.1.1:1234, streams: [h264 1920x1080 25fps], bitrate: 5128}]
+    profiles: [{id: '0x100', bitrate: 2500}]
+    targets: [{format: hls, url: /data/mediahub/vtv3, select: ['0x100', '0x101'], bitrate: 2628}]
+    weight: 1
+    id: 3f9c2a1b7d4e5a6b7c8d9e0f
+action:
+  description: What the run did (in check mode, would do) to the job.
+  returned: always
+  type: str
+  sample: update
+  choices: [none, start, restart, update, stop]
+reasons:
+  description: Why the job was started, restarted, updated or stopped.
+  returned: always
+  type: list
+  elements: str
+  sample: [profile ids, settings progress does not report (the configuration digest in _id differs)]
+gpu:
+  description: The card index the job was started on when a GPU was chosen or checked, else C(null).
+  returned: always
+  type: int
+  sample: 1
+actions:
+  description:
+    - The C(start), C(stop) and C(update) calls sent (in check mode, that would be sent), secrets masked.
+      Reads (C(progress), C(dump)) are not listed.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {function: update, name: vtv3, filter: overlay, id: logo, changed: {x: 1700, y: 40, enable: 0}}
+diff:
+  description: Before and after of the normalised configuration (API spelling, secrets masked) when something changes.
+  returned: always
+  type: dict
+  sample:
+    before: {state: absent}
+    after: {state: present, config: {name: vtv3, mode: live, gpu: auto, input: udp://239.1.1.1:1234}}
+'''
+
+from ansible_collections.sigma.media_server.plugins.module_utils._jobs import JobModule, job_spec_with_control, run
+
+
+def main():
+    module = JobModule(job_spec_with_control(single=True), supports_check_mode=True)
+    run(module, [module.params], single=True)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,171 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the sigma.media_server collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: sigma_jobs
+short_description: Reconcile a lineup of live and VOD jobs on one Sigma Media Server in one task
+version_added: 0.1.0
+description:
+  - Makes a list of jobs of one server match their configurations, with the engine of
+    M(sigma.media_server.sigma_job), one C(progress) request for every job (C(name=*)), then only the needed
+    C(stop), C(start) and C(update) calls (and one C(dump) when a start needs GPU placement or a capability check).
+  - A run that changes nothing sends exactly one request.
+  - Every item of O(jobs) is checked before any request, with the same rules as sigma_job; each error names the
+    item and the field path, for example C(jobs[3].targets[1].select[0]). One refused item refuses the whole task.
+  - With O(exclusive=true), jobs on the server that O(jobs) does not name are stopped.
+  - Much faster than a loop over sigma_job, 100 jobs take one task.
+author:
+  - Sigma collection maintainers (@sigma-media)
+extends_documentation_fragment:
+  - sigma.media_server.connection
+  - sigma.media_server.attributes
+attributes:
+  check_mode:
+    support: full
+    details: The same decisions are made (including the C(dump) for GPU placement); no C(start), C(stop) or C(update) is sent.
+  diff_mode:
+    support: full
+    details: Before and after of the normalised configuration of every job that changes, by job name, secrets masked.
+  idempotent:
+    support: partial
+    details: As M(sigma.media_server.sigma_job) (live updates and the ledger).
+options:
+  jobs:
+    description:
+      - The jobs, each a dictionary of the job options of M(sigma.media_server.sigma_job) (O(sigma.media_server.sigma_job#module:name),
+        O(sigma.media_server.sigma_job#module:input), O(sigma.media_server.sigma_job#module:profiles)...)
+        plus its C(state) (V(present), V(absent), V(restarted); default V(present)) and C(force) (default V(false)),
+        with the same meaning as in sigma_job.
+      - Names must be unique in the list.
+      - Secret values inside the items (DRM keys, S3 keys, passwords in URLs) are hidden from all output.
+    type: list
+    elements: dict
+    required: true
+  exclusive:
+    description:
+      - Stop the jobs on the server that O(jobs) does not name.
+    type: bool
+    default: false
+  wait:
+    description:
+      - Wait until every live job of the list is C(started) and every VOD job C(finished).
+      - A job in state C(error) makes the module fail with the job's error entries; on timeout the module fails and
+        returns the last progress entries.
+    type: bool
+    default: false
+  wait_timeout:
+    description: Seconds to wait with O(wait), for all jobs together.
+    type: float
+    default: 120
+  wait_interval:
+    description: Seconds between two C(progress) requests with O(wait).
+    type: float
+    default: 1
+notes:
+  - Change detection, live updates without restart, the ledger of live updates and the masking of secrets work as
+    in M(sigma.media_server.sigma_job); read its notes.
+  - Calls are sent one after another on one kept-alive connection, stops first, then starts, then updates. When a
+    call fails, the module fails naming the job, the server and the cause; the calls before it were applied
+    (C(changed) says so) and the later ones were not sent.
+  - GPU placement with C(gpu=auto) counts the jobs this task already placed, so a lineup spreads over the cards.
+    When a job fits no card, nothing is started.
+seealso:
+  - module: sigma.media_server.sigma_job
+  - module: sigma.media_server.sigma_info
+'''
+
+EXAMPLES = r'''
+- name: The channel lineup of one server, and nothing else
+  sigma.media_server.sigma_jobs:
+    api_url: http://sigma-01.example.com:9999
+    exclusive: true
+    jobs: "{{ lineup }}"
+  delegate_to: localhost
+
+- name: Two channels from a template
+  sigma.media_server.sigma_jobs:
+    api_url: http://sigma-01.example.com:9999
+    jobs:
+      - name: "{{ item_name }}"
+        gpu: auto
+        input: "udp://239.1.1.{{ idx }}:1234"
+        profiles:
+          - {id: '0x100', codec: h264, width: 1280, height: 720, bitrate: 2500k}
+          - {id: '0x101', type: audio}
+        targets:
+          - {format: hls, url: "/data/mediahub/{{ item_name }}"}
+      - name: old-channel
+        state: absent
+  vars:
+    item_name: vtv3
+    idx: 3
+  delegate_to: localhost
+'''
+
+RETURN = r'''
+jobs:
+  description: One result per job of O(jobs), in order, then one per job stopped by O(exclusive).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The job name.
+      type: str
+    state:
+      description: The desired state (V(absent) for jobs stopped by O(exclusive)).
+      type: str
+    action:
+      description: What the run did (in check mode, would do), V(none), V(start), V(restart), V(update) or V(stop).
+      type: str
+    changed:
+      description: Whether the job changed.
+      type: bool
+    reasons:
+      description: Why the job was started, restarted, updated or stopped.
+      type: list
+      elements: str
+    gpu:
+      description: The card index chosen or checked for a start, else C(null).
+      type: int
+    job:
+      description: The job's progress entry after the run (as RV(sigma.media_server.sigma_job#module:job)), C(null) when absent.
+      type: dict
+    actions:
+      description: The calls sent for this job, secrets masked.
+      type: list
+      elements: dict
+  sample:
+    - {name: vtv3, state: present, action: none, changed: false, reasons: [], gpu: null, job: {state: started}, actions: []}
+actions:
+  description: Every C(start), C(stop) and C(update) call sent (in check mode, that would be sent), secrets masked.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {function: stop, name: old-channel, mode: live}
+diff:
+  description: Before and after of every job that changes, keyed by job name, secrets masked.
+  returned: always
+  type: dict
+  sample:
+    before: {old-channel: {state: present}}
+    after: {old-channel: {state: absent}}
+'''
+
+from ansible_collections.sigma.media_server.plugins.module_utils._jobs import JobModule, run, wait_argument_spec
+
+
+def main():
+    spec = dict(jobs=dict(type='list', elements='dict', required=True), exclusive=dict(type='bool', default=False))
+    spec.update(wait_argument_spec())
+    module = JobModule(spec, supports_check_mode=True)
+    run(module, module.params['jobs'], single=False)
+
+
+if __name__ == '__main__':
+    main()

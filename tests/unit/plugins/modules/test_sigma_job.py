@@ -1,0 +1,149 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the sigma.media_server collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""sigma_job and sigma_jobs main(): refusals send nothing, request counts, secrets hidden everywhere."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible.module_utils import basic
+
+from ansible_collections.sigma.media_server.plugins.module_utils import _module
+from ansible_collections.sigma.media_server.plugins.modules import sigma_job, sigma_jobs
+from ansible_collections.sigma.media_server.tests.unit.plugins.module_utils.test_jobs_engine import FakeClient
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19
+    import contextlib
+    from unittest import mock
+
+    from ansible.module_utils.common.text.converters import to_bytes
+
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        with mock.patch.object(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args or {}}))):
+            yield
+
+SECRETS = ('DRMK3Y-0001', 'KEYID-0002', 'Pa55-w0rd', 'AKIA-0003', 'SECRET-0004', 'https://kms.example/secret-path')
+
+
+@pytest.fixture
+def server(monkeypatch, tmp_path):
+    client = FakeClient(gpus=('Tesla T4',))
+    logged = []
+
+    class Transport(object):
+        def __init__(self, **kwargs):
+            pass
+
+        def client(self, url):
+            return client
+
+    monkeypatch.setattr(_module, 'SigmaTransport', Transport)
+    monkeypatch.setattr(basic.AnsibleModule, 'log', lambda self, msg, log_args=None: logged.append(msg))
+    monkeypatch.setenv('SIGMA_STATE_DIR', str(tmp_path))
+    client.logged = logged
+    return client
+
+
+def run(module, args, capsys):
+    with patch_module_args(dict(args, api_url='http://fake:9999')):
+        with pytest.raises(SystemExit):
+            module.main()
+    out = capsys.readouterr().out
+    return json.loads(out), out
+
+
+def one_job(**extra):
+    job = {
+        'name': 'ch1',
+        'input': 'rtmp://ingest:Pa55-w0rd@src.example/live/ch1',
+        'profiles': [{'id': 'v', 'codec': 'h264'}, {'id': 'a', 'type': 'audio', 'volume': '+1dB'}],
+        'targets': [{'format': 'hls', 'url': '/data/ch1', 'select': ['v', 'a'],
+                     'drm': {'type': 'AES_128', 'key': 'DRMK3Y-0001', 'key_id': 'KEYID-0002'}},
+                    {'format': 'dash', 'url': '/data/ch1d', 'drm': {'server': 'https://kms.example/secret-path'}}],
+        'extra': {'s3': {'accessKeyId': 'AKIA-0003', 'secretAccessKey': 'SECRET-0004'}},
+    }
+    job.update(extra)
+    return job
+
+
+def test_sigma_job_creates_then_noop_with_one_request(server, capsys):
+    result, _out = run(sigma_job, one_job(), capsys)
+    assert result['changed'] and result['action'] == 'start' and result['job']['state'] == 'started'
+    server.calls = []
+    result, _out = run(sigma_job, one_job(), capsys)
+    assert not result['changed'] and server.calls == [('progress', 'ch1')]
+    assert result['diff'] == {'before': {}, 'after': {}} and result['actions'] == []
+
+
+def test_sigma_job_hides_every_secret(server, capsys):
+    result, out = run(sigma_job, one_job(), capsys)
+    for secret in SECRETS:
+        assert secret not in out, secret
+        assert all(secret not in line for line in server.logged), secret
+    assert result['actions'][0]['config']['target'][0]['drm']['key'] == '********'
+    # the server got the real values
+    assert server.jobs['ch1']['config']['target'][0]['drm']['key'] == 'DRMK3Y-0001'
+
+
+def test_sigma_job_refusal_sends_nothing(server, capsys):
+    bad = one_job(profiles=[{'id': 'v', 'cq': 60}], gpu='auto')
+    bad['targets'][0]['select'] = ['v', 'missing']
+    result, _out = run(sigma_job, bad, capsys)
+    assert result['failed'] and server.calls == []
+    assert 'profiles[0].cq must be between 0 and 51' in result['msg']
+    assert "targets[0].select[1] refers to profile 'missing'" in result['msg']
+    assert len(result['errors']) == 2
+
+
+def test_sigma_job_check_mode_sends_no_write(server, capsys):
+    result, _out = run(sigma_job, dict(one_job(), _ansible_check_mode=True, gpu='auto'), capsys)
+    assert result['changed'] and [c[0] for c in server.calls] == ['progress', 'dump']
+    assert result['diff']['before'] == {'state': 'absent'} and result['gpu'] == 0
+
+
+def test_sigma_jobs_items_hide_secrets_too(server, capsys):
+    jobs = [one_job(), one_job(name='ch2')]
+    result, out = run(sigma_jobs, {'jobs': jobs}, capsys)
+    assert result['changed'] and [j['action'] for j in result['jobs']] == ['start', 'start']
+    for secret in SECRETS:
+        assert secret not in out, secret
+        assert all(secret not in line for line in server.logged), secret
+    assert server.calls[0] == ('progress', '*')
+    server.calls = []
+    result, _out = run(sigma_jobs, {'jobs': jobs}, capsys)
+    assert not result['changed'] and server.calls == [('progress', '*')]
+
+
+def test_sigma_jobs_item_errors_name_the_item_and_send_nothing(server, capsys):
+    bad = one_job(name='ch2', mode='tv')
+    worse = one_job(name='ch3')
+    worse['targets'][0]['select'] = ['zz']
+    result, out = run(sigma_jobs, {'jobs': [one_job(), bad, worse, one_job()]}, capsys)
+    assert result['failed'] and server.calls == []
+    msg = result['msg']
+    assert 'jobs[1]: value of mode must be one of: live, vod, got: tv' in msg
+    assert "jobs[2] (ch3): targets[0].select[0] refers to profile 'zz'" in msg
+    assert "jobs[3] (ch1): name 'ch1' is already used by jobs[0]" in msg
+    for secret in SECRETS:
+        assert secret not in out, secret
+
+
+def test_sigma_jobs_exclusive(server, capsys):
+    run(sigma_jobs, {'jobs': [one_job(), one_job(name='ch2'), one_job(name='ch3')]}, capsys)
+    result, _out = run(sigma_jobs, {'jobs': [one_job(name='ch2', state='absent'), one_job()], 'exclusive': True}, capsys)
+    assert [(j['name'], j['action']) for j in result['jobs']] == [('ch2', 'stop'), ('ch1', 'none'), ('ch3', 'stop')]
+    assert sorted(server.jobs) == ['ch1']
+    assert sorted(result['diff']['after']) == ['ch2', 'ch3']
+
+
+def test_sigma_jobs_refused_by_ansible_itself_hides_secrets(server, capsys):
+    result, out = run(sigma_jobs, {'jobs': [one_job(), 'not a dict']}, capsys)
+    assert result['failed'] and server.calls == []
+    for secret in SECRETS:
+        assert secret not in out, secret
