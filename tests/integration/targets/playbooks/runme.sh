@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Tests of the playbooks deploy_jobs.yml, fleet_report.yml, drain.yml and
+# restore.yml (run as sigma.media_server.<name>) against an emulated fleet of
+# their own (files/fleet.yml: 127.0.0.1:19631-19634, control port 19639, nothing on
+# 19637), started with the project's scripts/fleet.sh and stopped on exit.
+set -eux -o pipefail
+
+root="$(pwd)"
+while [ "$root" != / ] && [ ! -f "$root/scripts/fleet.sh" ]; do root="$(dirname "$root")"; done
+[ -f "$root/scripts/fleet.sh" ] || { echo "scripts/fleet.sh not found above $(pwd)" >&2; exit 1; }
+
+work="${OUTPUT_DIR:-$(mktemp -d)}/playbooks"
+rm -rf "$work"
+mkdir -p "$work/venv/bin"
+printf '#!/bin/sh\nexec %s "$@"\n' "$(python -c 'import sys; print(sys.executable)')" > "$work/venv/bin/python"
+chmod +x "$work/venv/bin/python"
+python -c 'import sigma_emulator' 2>/dev/null || export PYTHONPATH="$root/emulator${PYTHONPATH:+:$PYTHONPATH}"
+export VENV="$work/venv" SIGMA_CONTROL_PORT=19639
+trap 'bash "$root/scripts/fleet.sh" stop "$work/fleet"' EXIT
+bash "$root/scripts/fleet.sh" start "$work/fleet" "$(pwd)/files/fleet.yml"
+
+export SIGMA_STATE_DIR="$work/state"
+fail() { echo "FAILED: $*" >&2; exit 1; }
+play() {  # NAME LOG [ARGS...]: run the collection's playbook NAME, output to LOG (and stdout)
+  local name="$1" log="$2"; shift 2
+  ansible-playbook -i files/inventory.sigma.yml "sigma.media_server.$name" \
+    -e "sigma_jobs_lineup_dir=$work/lineups" "$@" 2>&1 | tee "$work/$log"
+}
+jobs_on() {  # PORT: the server's job names, sorted, one line
+  python - "$1" <<'PY'
+import json, sys, urllib.request
+state = json.load(urllib.request.urlopen('http://127.0.0.1:%s/_emulator/state' % sys.argv[1], timeout=10))
+print(' '.join(sorted(state['jobs'])))
+PY
+}
+configs_on() {  # PORT: digest of {name: config} of the server's jobs (configs hold DRM keys: never print them)
+  python - "$1" <<'PY'
+import hashlib, json, sys, urllib.request
+state = json.load(urllib.request.urlopen('http://127.0.0.1:%s/_emulator/state' % sys.argv[1], timeout=10))
+configs = json.dumps(dict((n, j['config']) for n, j in state['jobs'].items()), sort_keys=True)
+print('%d:%s' % (len(state['jobs']), hashlib.sha256(configs.encode('utf-8')).hexdigest()))
+PY
+}
+
+# --- deploy_jobs.yml: first run starts every lineup; the dead server is skipped
+play deploy_jobs deploy-1.log
+grep -E '^pb-a10 .*changed=1 ' "$work/deploy-1.log" || fail "first deploy: pb-a10 not changed"
+grep -q '6 job(s) changed on 3 of 3 server(s)' "$work/deploy-1.log" || fail "first deploy: wrong summary"
+grep -q 'pb-dead: SKIPPED, unreachable' "$work/deploy-1.log" || fail "first deploy: the dead server is not listed"
+grep -q 'pb-expired: no lineup, left alone' "$work/deploy-1.log" || fail "first deploy: pb-expired not listed"
+[ "$(jobs_on 19631)" = "a1 a2 a3" ] || fail "pb-a10 runs: $(jobs_on 19631)"
+[ "$(jobs_on 19632)" = "t1 t2" ] || fail "pb-t4 runs: $(jobs_on 19632)"
+[ "$(jobs_on 19633)" = "c1" ] || fail "pb-cpu runs: $(jobs_on 19633)"
+[ "$(jobs_on 19634)" = "" ] || fail "pb-expired runs: $(jobs_on 19634)"
+
+# --- second run: changed=0 everywhere, and the output says so
+play deploy_jobs deploy-2.log
+if grep -E 'changed=[1-9]' "$work/deploy-2.log"; then fail "second deploy changed something"; fi
+grep -q 'no changes: every lineup is applied already (3 server(s), 6 job(s) checked)' "$work/deploy-2.log" \
+  || fail "second deploy: no 'no changes' summary"
+
+# --- serial batches: one server per batch, still nothing to change
+play deploy_jobs deploy-serial.log -e sigma_deploy_serial=1
+[ "$(grep -c 'PLAY \[Deploy the job lineups\]' "$work/deploy-serial.log")" -eq 5 ] || fail "serial=1 did not run 5 batches"
+if grep -E 'changed=[1-9]' "$work/deploy-serial.log"; then fail "serial deploy changed something"; fi
+grep -q 'no changes' "$work/deploy-serial.log" || fail "serial deploy: no 'no changes' summary"
+
+# --- a licence that is not VALID fails fast: nothing changes on any server
+before="$(configs_on 19631)$(configs_on 19632)$(configs_on 19633)"
+if play deploy_jobs deploy-expired.log \
+     -e '{"sigma_jobs": [{"name": "x1", "input": "udp://239.3.9.1:5000", "profiles": [{"id": "0x100"}],
+                          "targets": [{"format": "hls", "url": "/data/x1"}]}]}'; then
+  fail "deploy with a lineup on the EXPIRED server did not fail"
+fi
+grep -q 'pb-expired: the licence is EXPIRED, not VALID' "$work/deploy-expired.log" || fail "no licence message"
+[ "$(configs_on 19631)$(configs_on 19632)$(configs_on 19633)" = "$before" ] || fail "a job changed although the licence check failed"
+[ "$(jobs_on 19634)" = "" ] || fail "pb-expired runs a job"
+
+# --- fleet_report.yml
+play fleet_report report.log -e "sigma_report_dir=$work/report"
+grep -q "HTML report: $work/report/fleet-report.html" "$work/report.log" || fail "report path not printed"
+grep -q 'unreachable: pb-dead' "$work/report.log" || fail "report summary: unreachable"
+grep -q 'licence not VALID: pb-expired' "$work/report.log" || fail "report summary: licence"
+python - "$work/report/fleet-report.json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1], encoding='utf-8'))
+names = [s['name'] for s in report['servers']]
+assert names == ['pb-a10', 'pb-cpu', 'pb-dead', 'pb-expired', 'pb-t4'], names
+assert report['summary']['jobs'] == 6, report['summary']
+assert report['summary']['unreachable'] == ['pb-dead'], report['summary']
+PY
+grep -q '<span class="server-name">pb-t4</span>' "$work/report/fleet-report.html" || fail "HTML report misses pb-t4"
+
+# --- drain.yml needs the hosts
+if play drain drain-nohosts.log; then fail "drain.yml without sigma_hosts did not fail"; fi
+grep -q 'Say which servers to drain' "$work/drain-nohosts.log" || fail "drain.yml without hosts: no message"
+[ "$(jobs_on 19631)" = "a1 a2 a3" ] || fail "drain.yml without hosts stopped jobs"
+
+# --- drain / restore round trip: no job lost, same configurations
+a10_before="$(configs_on 19631)"; t4_before="$(configs_on 19632)"; cpu_before="$(configs_on 19633)"
+play drain drain.log -e sigma_hosts=pb-a10:pb-t4
+[ "$(jobs_on 19631)" = "" ] || fail "pb-a10 still runs $(jobs_on 19631) after the drain"
+[ "$(jobs_on 19632)" = "" ] || fail "pb-t4 still runs $(jobs_on 19632) after the drain"
+[ "$(configs_on 19633)" = "$cpu_before" ] || fail "the drain touched pb-cpu"
+[ "$(stat -c %a "$work/lineups/pb-a10.json")" = 600 ] || fail "lineup file mode"
+grep -q 'pb-a10: stopped 3 job(s); saved 3 for restore.yml' "$work/drain.log" || fail "drain summary"
+play restore restore.log -e sigma_hosts=pb-a10:pb-t4
+[ "$(configs_on 19631)" = "$a10_before" ] || fail "pb-a10 after restore: $(jobs_on 19631)"
+[ "$(configs_on 19632)" = "$t4_before" ] || fail "pb-t4 after restore: $(jobs_on 19632)"
+grep -q 'pb-a10: restored 3 job(s)' "$work/restore.log" || fail "restore summary"
+play deploy_jobs deploy-3.log
+grep -q 'no changes' "$work/deploy-3.log" || fail "deploy after restore changed something"
+
+# --- no secret in any output
+if grep -F 'cGxheWJvb2tzLXNlY3JldA==' "$work"/*.log "$work/report/fleet-report.html" "$work/report/fleet-report.json"; then
+  fail "the DRM key appears in the output or the report"
+fi
+echo "playbooks: all tests passed"

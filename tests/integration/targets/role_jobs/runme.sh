@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Tests of the role sigma.media_server.jobs against an emulated fleet of its own
+# (fleet.yml: 127.0.0.1:19611-19613, control port 19619), started with the
+# project's scripts/fleet.sh and stopped on exit.
+set -eux -o pipefail
+
+# The collection root holds scripts/fleet.sh and the emulator; ansible-test runs
+# this script from a copy of the target inside the collection's tests/output.
+root="$(pwd)"
+while [ "$root" != / ] && [ ! -f "$root/scripts/fleet.sh" ]; do root="$(dirname "$root")"; done
+[ -f "$root/scripts/fleet.sh" ] || { echo "scripts/fleet.sh not found above $(pwd)" >&2; exit 1; }
+
+work="${OUTPUT_DIR:-$(mktemp -d)}/role_jobs"
+rm -rf "$work"
+mkdir -p "$work/venv/bin"
+# fleet.sh runs the emulator with $VENV/bin/python: the interpreter running the tests.
+printf '#!/bin/sh\nexec %s "$@"\n' "$(python -c 'import sys; print(sys.executable)')" > "$work/venv/bin/python"
+chmod +x "$work/venv/bin/python"
+python -c 'import sigma_emulator' 2>/dev/null || export PYTHONPATH="$root/emulator${PYTHONPATH:+:$PYTHONPATH}"
+export VENV="$work/venv" SIGMA_CONTROL_PORT=19619
+trap 'bash "$root/scripts/fleet.sh" stop "$work/fleet"' EXIT
+bash "$root/scripts/fleet.sh" start "$work/fleet" "$(pwd)/fleet.yml"
+
+export SIGMA_STATE_DIR="$work/state" ANSIBLE_DISPLAY_SKIPPED_HOSTS=true
+ansible-playbook -i inventory.sigma.yml tests.yml \
+  -e "@$work/fleet/integration_config.yml" -e "sigma_jobs_lineup_dir=$work/lineups" "$@" 2>&1 | tee "$work/tests.log"
+
+# The DRM key of the lineup never shows in the output.
+if grep -F 'cm9sZS1qb2JzLXNlY3JldC1rZXk=' "$work/tests.log"; then
+  echo "FAILED: the DRM key of the lineup appears in the output" >&2
+  exit 1
+fi
+# ... but it is in the (0600) lineup file the drain wrote, as documented.
+grep -qF 'cm9sZS1qb2JzLXNlY3JldC1rZXk=' "$work/lineups/jobs-a10.restored.json"
+echo "role_jobs: all tests passed"
