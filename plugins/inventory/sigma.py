@@ -1,0 +1,554 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the sigma.media_server collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+name: sigma
+short_description: Sigma Media Server fleet inventory
+version_added: 0.1.0
+description:
+  - Builds an inventory from a fleet of Sigma Media Servers, one host per server, from each server's C(dump) answer.
+  - The C(dump) of every server is fetched in parallel by a bounded pool of O(max_workers) threads.
+    The whole fetch ends within O(timeout) x (O(retries) + 1) seconds, whatever the size of the fleet;
+    a server that has not answered by then goes to the C(sigma_unreachable) group.
+  - Host variables are prefixed C(sigma_) so they cannot clash with Ansible's own names.
+  - "Groups: C(sigma_gpu_<model>) for every GPU model of a server (C(sigma_gpu_nvidia_a10); a server with two models joins
+    both), C(sigma_gpu_none) for a server without GPU, C(sigma_gpu_unknown) for a server with a card whose model it does
+    not name, C(sigma_license_<status>) (C(sigma_license_valid),
+    C(sigma_license_expired), ..., C(sigma_license_unknown) when the server reports no status),
+    C(sigma_version_<major>_<minor>) (C(sigma_version_3_0) for version C(3.0.12); C(sigma_version_unknown) when absent),
+    and C(sigma_unreachable)."
+  - "A server that does not answer, answers something that is not JSON (an HTML page from a proxy) or answers with
+    C(ec) other than 0 neither breaks nor silently shrinks the inventory: it is added to the group C(sigma_unreachable)
+    with the host variable C(sigma_error) saying why, and a warning names it. O(fail_on_unreachable=true) fails instead."
+  - With O(cache=true) the C(dump) answers (licence key masked) are cached under one key per configuration file,
+    together with the failures, and the groups and O(compose)d variables are rebuilt from them on every run;
+    a run with a warm cache sends no request. C(--flush-cache) fetches everything again.
+  - Reads answers in the original key spelling and in the damaged spelling of the English translation of the API
+    reference (C(System), C(Encoder), C(soft) for C(mem), ...).
+  - Uses a YAML configuration file whose name ends with C(sigma.yml) or C(sigma.yaml).
+author:
+  - Sigma collection maintainers (@sigma-media)
+extends_documentation_fragment:
+  - constructed
+  - inventory_cache
+  - sigma.media_server.connection.plugins
+options:
+  plugin:
+    description: The name of this plugin; it identifies the configuration file as one for this plugin.
+    type: str
+    required: true
+    choices:
+      - sigma.media_server.sigma
+  servers:
+    description:
+      - The servers of the fleet.
+      - Each entry is either the API URL of a server (C(http://HOST:9999), C(https://HOST:PORT)), or a dictionary with
+        the keys C(url) (required), C(name) (the inventory host name, which then wins over O(hostnames)) and C(vars)
+        (host variables set as given, after and over the ones this plugin sets).
+      - A URL without a port gets C(9999); a URL without a scheme gets C(http://).
+      - A URL may be listed only once.
+    type: list
+    elements: raw
+    required: true
+  hostnames:
+    description:
+      - How the host of a server that answered is named, in order of preference; the first that gives a name not used
+        by another host of this inventory wins.
+      - V(name) is the C(name) the server reports in C(dump), V(hostname) is the C(hostname) it reports, V(url) is
+        built from the URL (C(HOST) when the port is 9999, otherwise C(HOST_PORT)).
+      - A server entry with a C(name) always uses that name. A server that did not answer is named by its entry's
+        C(name), otherwise from its URL.
+    type: list
+    elements: str
+    choices:
+      - name
+      - hostname
+      - url
+    default: [name, hostname, url]
+  max_workers:
+    description: How many servers are queried at the same time.
+    type: int
+    default: 32
+  include_dump:
+    description:
+      - Whether to add the whole C(dump) answer, as the server sent it, as the host variable C(sigma_dump).
+      - The licence key in it is masked.
+    type: bool
+    default: false
+  fail_on_unreachable:
+    description:
+      - Fail the inventory run when a server cannot be reached or gives an unusable answer,
+        instead of adding it to the group C(sigma_unreachable).
+    type: bool
+    default: false
+notes:
+  - "Host variables of a server that answered: C(ansible_host) (the host of the URL), C(sigma_api_url) (the URL, without
+    a password), C(sigma_version), C(sigma_license_status) (upper case, C(UNKNOWN) when absent),
+    C(sigma_gpu_models) (the GPU models, in card order), C(sigma_gpus) (one entry per card: C(index), C(model),
+    C(memory_mb) (total), C(memory_used_mb), C(load) (GPU utilisation %); M(sigma.media_server.sigma_info) has the rest),
+    C(sigma_encoders) (sorted C(codec@format) strings that at least one card encodes), C(sigma_jobs_total), and with
+    O(include_dump=true) C(sigma_dump)."
+  - "Host variables of a server that did not answer: C(ansible_host), C(sigma_api_url), C(sigma_error)."
+  - Values that come from the servers are marked unsafe, so a template in them is never rendered.
+  - O(compose), O(groups) and O(keyed_groups) also apply to unreachable servers, but never fail the run for them
+    (their C(sigma_) facts are missing), whatever O(strict) says.
+  - A failure is cached like an answer; use C(--flush-cache) (or O(cache_timeout)) to ask the server again.
+'''
+
+EXAMPLES = r'''
+# fleet.sigma.yml
+plugin: sigma.media_server.sigma
+servers:
+  - http://10.0.1.11                      # port 9999
+  - https://sigma-02.example.net:8443
+  - url: http://10.0.1.13:9999
+    name: sigma-edge-03
+    vars:
+      site: hanoi
+timeout: 5
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: ~/.cache/sigma-inventory
+cache_timeout: 600
+
+# a group of GPU servers with a valid licence, a group per site, and a flag for servers with a busy GPU
+---
+plugin: sigma.media_server.sigma
+servers:
+  - http://10.0.1.11
+  - http://10.0.1.12
+keyed_groups:
+  - key: site | default('nowhere')
+    prefix: site
+groups:
+  transcoders: "sigma_license_status == 'VALID' and sigma_gpu_models | length > 0"
+compose:
+  gpu_busy: sigma_gpus | map(attribute='load') | select('gt', 80) | list | length > 0
+'''
+
+import json
+import re
+import time
+
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
+
+from ansible.errors import AnsibleError, AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.unsafe_proxy import wrap_var
+
+from ansible_collections.sigma.media_server.plugins.module_utils._client import (
+    DEFAULT_PORT, HAS_REQUESTS, SigmaError, SigmaTransport, normalize_url, redact_url, url_password,
+)
+from ansible_collections.sigma.media_server.plugins.module_utils._dump import MASK, mask_dump, normalize_dump, slug
+
+# The cache holds, per server URL, {'dump': the masked dump as JSON text} or {'error': message}.
+# JSON text rather than the document: ansible-core 2.19 encodes and decodes cached data node by
+# node in Python, which for a fleet's dumps costs more than the whole rest of a warm run.
+CACHE_FORMAT = 2
+HOSTNAME_SOURCES = ('name', 'hostname', 'url')
+SERVER_KEYS = frozenset(('url', 'name', 'vars'))
+GROUP_UNREACHABLE = 'sigma_unreachable'
+MIN_ATTEMPT = 0.05  # seconds; below this a request is not worth sending
+
+
+def version_group(version):
+    """'3.0.12' -> 'sigma_version_3_0' (major and minor); 'sigma_version_unknown' when absent."""
+    if isinstance(version, (int, float)) and not isinstance(version, bool):
+        version = str(version)
+    if isinstance(version, str):
+        match = re.match(r'\D*(\d+)(?:\.(\d+))?', version)
+        if match:
+            return 'sigma_version_' + '_'.join(part for part in match.groups() if part is not None)
+        if version.strip():
+            return 'sigma_version_' + slug(version)
+    return 'sigma_version_unknown'
+
+
+def unsafe(value):
+    """`value` (from a server) with every string marked unsafe, so it is never templated.
+
+    The same as wrap_var, with a cheaper walk over the strings and lists the facts are made of.
+    """
+    if isinstance(value, str):
+        return wrap_var(value)
+    if isinstance(value, list):
+        return [unsafe(v) for v in value]
+    if isinstance(value, (int, float, bool)) or value is None:
+        return value
+    return wrap_var(value)  # a dict where a server sent one: its keys are wrapped too
+
+
+def unsafe_gpus(gpus):
+    """The gpus facts marked unsafe; their keys are this plugin's own."""
+    return [dict((k, unsafe(v)) for k, v in card.items()) for card in gpus]
+
+
+def url_name(url):
+    """A host name from a (normalized) URL: HOST with the default port, else HOST_PORT; a path is appended."""
+    parts = urlsplit(url)
+    name = parts.hostname or url
+    if parts.port not in (None, DEFAULT_PORT):
+        name = '%s_%d' % (name, parts.port)
+    if parts.path.strip('/'):
+        name = '%s_%s' % (name, slug(parts.path))
+    return name
+
+
+def server_facts(dump):
+    """The host variables derived from one (masked) dump, before unsafe wrapping."""
+    facts = normalize_dump(dump)
+    server = facts['server']
+    models = []
+    gpus = []
+    encoders = set()
+    for card in facts['gpus']:
+        model = card['model']
+        if isinstance(model, str) and model and model not in models:
+            models.append(model)
+        encoders.update(card['encoders'])
+        gpus.append({
+            'index': card['index'],
+            'model': model,
+            'memory_mb': card['memory_total_mb'],
+            'memory_used_mb': card['memory_used_mb'],
+            'load': card['utilization'],
+        })
+    # a model the server supports but whose card is not listed (a partial answer) still counts
+    for model, caps in facts['models'].items():
+        if model not in models:
+            models.append(model)
+            encoders.update(caps['encoders'])
+    return {
+        'name': server['name'],
+        'hostname': server['hostname'],
+        'version': server['version'],
+        'license_status': facts['license']['status'],
+        'gpu_models': models,
+        'gpus': gpus,
+        'encoders': sorted(encoders),
+        'jobs_total': facts['load']['jobs_total'],
+    }
+
+
+class _Server(object):
+    """One configured server: where it is, what it is called, what the user set."""
+
+    __slots__ = ('url', 'display_url', 'name', 'vars', 'password')
+
+    def __init__(self, url, name, host_vars):
+        self.url = url
+        self.display_url = redact_url(url)
+        self.name = name
+        self.vars = host_vars
+        self.password = url_password(url)
+
+    def scrub(self, text):
+        """`text` without the password of the server's URL, should a library have put the URL in it."""
+        if self.password:
+            text = text.replace(self.url, self.display_url).replace(self.password, MASK)
+        return text
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+
+    NAME = 'sigma.media_server.sigma'
+
+    def verify_file(self, path):
+        if super(InventoryModule, self).verify_file(path):
+            return path.endswith(('sigma.yml', 'sigma.yaml'))
+        return False
+
+    # configuration
+
+    def _servers(self):
+        entries = self.get_option('servers')
+        if not isinstance(entries, list) or not entries:
+            raise AnsibleParserError('servers: a non-empty list of server URLs or {url, name, vars} entries is required')
+        servers = []
+        seen_urls = {}
+        seen_names = {}
+        for index, entry in enumerate(entries):
+            where = 'servers[%d]' % index
+            name = None
+            host_vars = {}
+            if isinstance(entry, str):
+                raw_url = entry
+            elif isinstance(entry, dict):
+                unknown = sorted(str(k) for k in entry if k not in SERVER_KEYS)
+                if unknown:
+                    raise AnsibleParserError('%s: unknown key(s) %s; a server entry takes url, name and vars'
+                                             % (where, ', '.join(unknown)))
+                raw_url = entry.get('url')
+                if raw_url is None:
+                    raise AnsibleParserError('%s.url is required' % where)
+                name = entry.get('name')
+                if name is not None and (not isinstance(name, str) or not name.strip()):
+                    raise AnsibleParserError('%s.name must be a non-empty string, got %r' % (where, name))
+                host_vars = entry.get('vars') or {}
+                if not isinstance(host_vars, dict):
+                    raise AnsibleParserError('%s.vars must be a dictionary, got %s' % (where, type(host_vars).__name__))
+            else:
+                raise AnsibleParserError('%s must be a URL or a dictionary with url, name and vars, got %s'
+                                         % (where, type(entry).__name__))
+            try:
+                url = normalize_url(raw_url)
+            except ValueError as exc:
+                raise AnsibleParserError('%s.url: %s' % (where, exc)) if isinstance(entry, dict) \
+                    else AnsibleParserError('%s: %s' % (where, exc))
+            server = _Server(url, name.strip() if name else None, host_vars)
+            if server.display_url in seen_urls:
+                raise AnsibleParserError('%s: the URL %s is already listed as servers[%d]'
+                                         % (where, server.display_url, seen_urls[server.display_url]))
+            seen_urls[server.display_url] = index
+            if server.name is not None:
+                if server.name in seen_names:
+                    raise AnsibleParserError('%s.name: %r is already the name of servers[%d]'
+                                             % (where, server.name, seen_names[server.name]))
+                seen_names[server.name] = index
+            servers.append(server)
+        return servers
+
+    def _checked_options(self):
+        timeout = self.get_option('timeout')
+        retries = self.get_option('retries')
+        max_workers = self.get_option('max_workers')
+        if timeout is None or timeout <= 0:
+            raise AnsibleParserError('timeout must be greater than 0, got %s' % timeout)
+        if retries is None or retries < 0:
+            raise AnsibleParserError('retries must be 0 or more, got %s' % retries)
+        if max_workers is None or max_workers < 1:
+            raise AnsibleParserError('max_workers must be 1 or more, got %s' % max_workers)
+        hostnames = self.get_option('hostnames') or list(HOSTNAME_SOURCES)
+        bad = [h for h in hostnames if h not in HOSTNAME_SOURCES]
+        if bad:
+            raise AnsibleParserError('hostnames: unknown source(s) %s; choose from %s'
+                                     % (', '.join(map(str, bad)), ', '.join(HOSTNAME_SOURCES)))
+        return float(timeout), int(retries), int(max_workers), hostnames
+
+    # fetching
+
+    def _transport(self, timeout, retries, max_workers):
+        if not HAS_REQUESTS:
+            raise AnsibleError('the sigma.media_server.sigma inventory plugin requires the Python library requests')
+        return SigmaTransport(validate_certs=self.get_option('validate_certs'), ca_path=self.get_option('ca_path'),
+                              timeout=timeout, retries=retries, username=self.get_option('username'),
+                              password=self.get_option('password'), headers=self.get_option('headers'),
+                              pool_size=max_workers)
+
+    def _fetch(self, servers, timeout, retries, max_workers):
+        """Yield {'dump': masked dump} or {'error': message} for each of `servers`, in their order.
+
+        The dumps are fetched in parallel by at most `max_workers` threads while the caller works
+        on the answers already there. Never raises for a server: every failure becomes an entry.
+        Every request ends by start + timeout x (retries + 1): a worker that starts late gets a
+        shorter timeout, and one that would start after that is not sent.
+        """
+        transport = self._transport(timeout, retries, max_workers)
+        budget = timeout * (retries + 1)
+        deadline = time.monotonic() + budget
+        if not transport.validate_certs and any(s.url.startswith('https://') for s in servers):
+            self.display.warning('validate_certs is false: the TLS certificates of the Sigma servers are not verified')
+
+        def fetch_one(server):
+            remaining = deadline - time.monotonic()
+            if remaining < MIN_ATTEMPT * (retries + 1):
+                return {'error': 'Sigma server %s, function dump: not queried: the inventory reached its time limit of '
+                                 '%g s (timeout x (retries + 1)) while all %d workers were busy with slower servers'
+                                 % (server.display_url, budget, max_workers)}
+            try:
+                answer = transport.client(server.url).call('dump', timeout=min(timeout, remaining / (retries + 1)))
+                return {'dump': mask_dump(answer)}
+            except SigmaError as err:
+                return {'error': server.scrub(str(err))}
+            except Exception as err:  # pylint: disable=broad-except
+                # a worker must never lose a server: the unexpected becomes its error
+                return {'error': server.scrub('Sigma server %s, function dump: unexpected error: %s: %s'
+                                              % (server.display_url, type(err).__name__, err))}
+
+        workers = min(max_workers, len(servers))
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix='sigma-inventory') if workers > 1 else None
+        try:
+            if pool is None:
+                for server in servers:
+                    yield fetch_one(server)
+            else:
+                yield from pool.map(fetch_one, servers)
+        finally:
+            if pool is not None:
+                # on an early exit (strict failed), drop what has not started yet
+                pool.shutdown(wait=True, cancel_futures=True)
+            transport.close()
+
+    # cache
+
+    def _cached(self, cache_key):
+        """The cached {display_url: entry} or None."""
+        try:
+            data = self._cache[cache_key]
+        except KeyError:
+            return None
+        if not isinstance(data, dict) or data.get('format') != CACHE_FORMAT or not isinstance(data.get('servers'), dict):
+            return None
+        servers = {}
+        for url, entry in data['servers'].items():
+            if not isinstance(entry, dict):
+                continue
+            if isinstance(entry.get('error'), str):
+                servers[url] = {'error': entry['error']}
+            elif isinstance(entry.get('dump'), str):
+                try:
+                    dump = json.loads(entry['dump'])
+                except ValueError:
+                    continue  # damaged: fetched again
+                if isinstance(dump, dict):
+                    servers[url] = {'dump': dump}
+        return servers
+
+    @staticmethod
+    def _cache_entry(entry):
+        if 'dump' in entry:
+            return {'dump': json.dumps(entry['dump'], separators=(',', ':'))}
+        return {'error': entry['error']}
+
+    # building
+
+    def _name_host(self, server, facts, hostnames, taken):
+        if server.name is not None:
+            return server.name
+        skipped = []
+        for source in hostnames:
+            candidate = url_name(server.url) if source == 'url' else facts.get(source) if facts else None
+            if not isinstance(candidate, str) or not candidate.strip():
+                continue
+            candidate = candidate.strip()
+            if candidate in taken:
+                skipped.append(candidate)
+                continue
+            break
+        else:
+            candidate = url_name(server.url)
+        if candidate in taken:
+            base, n = candidate, 2
+            while '%s_%d' % (base, n) in taken:
+                n += 1
+            candidate = '%s_%d' % (base, n)
+        if skipped:
+            self.display.warning('Sigma server %s reports the name %s, already used by another host of this inventory; '
+                                 'it is named %s (give it a name in servers to choose)'
+                                 % (server.display_url, skipped[0], candidate))
+        return candidate
+
+    def _populate(self, servers, entries, hostnames):
+        """Add a host per server; `entries` yields each server's result in the order of `servers`."""
+        inventory = self.inventory
+        include_dump = self.get_option('include_dump')
+        strict = self.get_option('strict')
+        compose = self.get_option('compose')
+        groups = self.get_option('groups')
+        keyed_groups = self.get_option('keyed_groups')
+        constructed = bool(compose or groups or keyed_groups)
+        taken = set(s.name for s in servers if s.name is not None)
+        known_groups = set()
+        unreachable = []
+
+        def join(group, host):
+            if group not in known_groups:
+                inventory.add_group(group)
+                known_groups.add(group)
+            inventory.add_child(group, host)
+
+        for server, entry in zip(servers, entries):
+            dump = entry.get('dump')
+            ok = isinstance(dump, dict)
+            facts = server_facts(dump) if ok else None
+            host = self._name_host(server, facts, hostnames, taken) if ok else \
+                (server.name or self._name_host(server, None, ('url',), taken))
+            taken.add(host)
+            inventory.add_host(host)
+            hostvars = {
+                'ansible_host': urlsplit(server.url).hostname,
+                'sigma_api_url': server.display_url,
+            }
+            if ok:
+                hostvars.update({
+                    'sigma_version': unsafe(facts['version']),
+                    'sigma_license_status': unsafe(facts['license_status']),
+                    'sigma_gpu_models': unsafe(facts['gpu_models']),
+                    'sigma_gpus': unsafe_gpus(facts['gpus']),
+                    'sigma_encoders': unsafe(facts['encoders']),
+                    'sigma_jobs_total': unsafe(facts['jobs_total']),
+                })
+                if include_dump:
+                    hostvars['sigma_dump'] = wrap_var(dump)  # keys too: they come from the server
+            else:
+                error = str(entry.get('error') or 'unknown error')
+                hostvars['sigma_error'] = error
+                unreachable.append((host, error))
+            hostvars.update(server.vars)
+            for key, value in hostvars.items():
+                inventory.set_variable(host, key, value)
+
+            if ok:
+                for model in facts['gpu_models']:
+                    join('sigma_gpu_' + slug(model), host)
+                if any(not isinstance(g['model'], str) or not g['model'] for g in facts['gpus']):
+                    join('sigma_gpu_unknown', host)  # a card whose model the server does not name
+                elif not facts['gpu_models']:
+                    join('sigma_gpu_none', host)
+                join('sigma_license_' + slug(facts['license_status']), host)
+                join(version_group(facts['version']), host)
+            else:
+                join(GROUP_UNREACHABLE, host)
+
+            if constructed:
+                host_strict = strict and ok
+                self._set_composite_vars(compose, hostvars, host, strict=host_strict)
+                self._add_host_to_composed_groups(groups, hostvars, host, strict=host_strict)
+                self._add_host_to_keyed_groups(keyed_groups, hostvars, host, strict=host_strict)
+        return unreachable
+
+    def parse(self, inventory, loader, path, cache=True):
+        super(InventoryModule, self).parse(inventory, loader, path, cache)
+        self._read_config_data(path)
+        timeout, retries, max_workers, hostnames = self._checked_options()
+        servers = self._servers()
+
+        use_cache = self.get_option('cache')
+        fail_on_unreachable = self.get_option('fail_on_unreachable')
+        cache_key = self.get_cache_key(path)
+        cached = (self._cached(cache_key) if use_cache and cache else None) or {}
+        # a cached failure is reused like an answer, unless failures fail the run: then it is asked again
+        missing = [s for s in servers if not isinstance(cached.get(s.display_url), dict)
+                   or (fail_on_unreachable and 'dump' not in cached[s.display_url])]
+        results = {}
+
+        fetched = self._fetch(missing, timeout, retries, max_workers) if missing else None
+        refetch = set(s.display_url for s in missing)
+
+        def entries():
+            for server in servers:
+                entry = next(fetched, None) if server.display_url in refetch else cached[server.display_url]
+                if not isinstance(entry, dict):
+                    entry = {'error': 'Sigma server %s, function dump: no result' % server.display_url}
+                results[server.display_url] = entry
+                yield entry
+
+        try:
+            unreachable = self._populate(servers, entries(), hostnames)
+        finally:
+            if fetched is not None:
+                fetched.close()  # ends the pool and the transport
+        if missing and use_cache:
+            self._cache[cache_key] = {'format': CACHE_FORMAT, 'servers': dict(
+                (url, self._cache_entry(entry)) for url, entry in results.items()
+                if not fail_on_unreachable or 'dump' in entry)}
+        if unreachable:
+            if fail_on_unreachable:
+                raise AnsibleError('%d Sigma server(s) could not be used (fail_on_unreachable is true):\n%s'
+                                   % (len(unreachable), '\n'.join('- %s: %s' % u for u in unreachable)))
+            for host, error in unreachable:
+                self.display.warning('Sigma inventory: host %s is in group %s: %s' % (host, GROUP_UNREACHABLE, error))

@@ -1,0 +1,772 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the sigma.media_server collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The sigma inventory plugin, driven through its real configuration handling with a fake client.
+
+The fake transport replaces SigmaTransport inside the plugin's module; every
+server answer is a dump derived from the reference's seed sample. One test at
+the end uses the real client against local HTTP servers (HTML, ec != 0, dead port).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import socket
+import sys
+import threading
+import time
+
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import yaml
+
+from ansible.errors import AnsibleError, AnsibleParserError
+from ansible.inventory.data import InventoryData
+from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import inventory_loader
+from ansible.template import Templar
+
+try:
+    from ansible.template import trust_as_template
+except ImportError:  # ansible-core < 2.19: every template string is trusted
+    def trust_as_template(value):
+        return value
+
+from ansible_collections.sigma.media_server.plugins.module_utils._client import (
+    SigmaAPIError, SigmaBodyError, SigmaConnectionError, SigmaTimeoutError,
+)
+
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures')
+SEED_KEY = 'Y7KI4-HHQX5-0N9QN-X8TLN-VOPE7'
+MASK = '********'
+PLUGIN = 'sigma.media_server.sigma'
+
+
+def seed_dump():
+    with open(os.path.join(FIXTURES, 'seed_begin_vi.txt'), encoding='utf-8') as handle:
+        return json.loads(re.search(r'```json\n(.*?)```', handle.read(), re.S).group(1))
+
+
+SEED = seed_dump()
+
+# The English translation's damaged spelling (sigma-api.md, "Key spelling").
+ENGLISH = {'system': 'System', 'encoder': 'Encoder', 'storage': 'Storage', 'apps': 'APPS', 'child': 'Child',
+           'life': 'Life', 'id': 'ID', 'dt': 'Tel', 'cpu@process': 'CPU', 'mem@gpu': 'soft',
+           'licensestatus': 'LicenseStatus'}
+
+
+def english(doc, parent=None):
+    if isinstance(doc, list):
+        return [english(x, parent) for x in doc]
+    if not isinstance(doc, dict):
+        return doc
+    return dict((ENGLISH.get('%s@%s' % (k.lower(), parent), ENGLISH.get(k.lower(), k)), english(v, k.lower()))
+                for k, v in doc.items())
+
+
+def card(index, model, total=22731, used=705, load=2):
+    return {'index': index, 'name': model, 'total': total, 'used': used, 'gpu': load, 'mem': 3, 'enc': 8, 'dec': 2,
+            'temp': 42, 'speed': 1, 'percent': 25, 'count': 3}
+
+
+def make_dump(name, models=('NVIDIA A10',), status='VALID', version='3.0.12', hostname=None, key=SEED_KEY):
+    """A seed dump with another identity, GPU layout, licence status and version."""
+    doc = copy.deepcopy(SEED)
+    doc['name'] = name
+    doc['hostname'] = hostname or name + '.example.net'
+    if version is None:
+        doc.pop('version')
+    else:
+        doc['version'] = version
+    if status is None:
+        doc.pop('licenseStatus')
+    else:
+        doc['licenseStatus'] = status
+    encoder = SEED['supported'][0]['encoder']
+    doc['supported'] = [{'name': m, 'encoder': list(encoder) + (['av1@yuv420p'] if 'L4' in m else []),
+                         'decoder': ['h264@yuv420p']} for m in dict.fromkeys(models)]
+    doc['system']['gpu'] = [card(i, m) for i, m in enumerate(models)]
+    doc['nats']['license'] = key
+    return doc
+
+
+class FakeClient(object):
+    def __init__(self, transport, url):
+        self.transport = transport
+        self.url = url
+
+    def call(self, function, payload=None, method='POST', timeout=None):
+        fake = self.transport.fake
+        with fake.lock:
+            fake.calls.append((self.url, function, timeout))
+            fake.active += 1
+            fake.max_active = max(fake.max_active, fake.active)
+        try:
+            answer = fake.answers.get(self.url)
+            if answer is None:
+                # the raw URL, password included: the plugin must not pass that on
+                raise SigmaConnectionError(self.url, function, 'connection refused', reached=False)
+            if callable(answer):
+                answer = answer(self.url, timeout)
+            if isinstance(answer, Exception):
+                raise answer
+            return copy.deepcopy(answer)
+        finally:
+            with fake.lock:
+                fake.active -= 1
+
+
+class Fake(object):
+    """What the fake transport records, and what each URL answers."""
+
+    def __init__(self):
+        self.answers = {}
+        self.calls = []
+        self.transports = []
+        self.closed = 0
+        self.lock = threading.Lock()
+        self.active = 0
+        self.max_active = 0
+
+    def transport_class(self):
+        fake = self
+
+        class FakeTransport(object):
+            def __init__(self, **kwargs):
+                self.fake = fake
+                self.kwargs = kwargs
+                self.validate_certs = kwargs.get('validate_certs', True)
+                fake.transports.append(kwargs)
+
+            def client(self, url):
+                return FakeClient(self, url)
+
+            def close(self):
+                fake.closed += 1
+
+        return FakeTransport
+
+
+class Warnings(object):
+    """Records the plugin's warnings; everything else goes to the real display."""
+
+    def __init__(self, real):
+        self.real = real
+        self.messages = []
+
+    def warning(self, msg, *args, **kwargs):
+        self.messages.append(msg)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    fake = Fake()
+    plugin = inventory_loader.get(PLUGIN)
+    assert plugin is not None, 'the plugin %s does not load' % PLUGIN
+    monkeypatch.setattr(sys.modules[type(plugin).__module__], 'SigmaTransport', fake.transport_class())
+    return fake
+
+
+def run(tmp_path, config, cache=True, name='test.sigma.yml'):
+    """Parse `config` as an inventory source; return (inventory, plugin, warnings)."""
+    path = tmp_path / name
+    doc = dict(plugin=PLUGIN)
+    doc.update(config)
+    path.write_text(yaml.safe_dump(doc))
+    inventory = InventoryData()
+    plugin = inventory_loader.get(PLUGIN)
+    plugin.display = Warnings(plugin.display)
+    plugin.parse(inventory, DataLoader(), str(path), cache=cache)
+    if getattr(plugin, '_cache', None):
+        plugin.update_cache_if_changed()  # as InventoryManager does after parse
+    return inventory, plugin, plugin.display.messages
+
+
+def hostvars(inventory, host):
+    return dict(inventory.get_host(host).vars)
+
+
+def members(inventory, group):
+    return sorted(h.name for h in inventory.groups[group].get_hosts()) if group in inventory.groups else []
+
+
+def sigma_groups(inventory):
+    return sorted(g for g in inventory.groups if g.startswith('sigma_'))
+
+
+URL = 'http://10.0.0.%d:9999'
+
+
+def fleet(fake):
+    """Five servers: A10, 2x T4, A10+T4, CPU-only with no licence status, L4 on 3.1 with an expired licence."""
+    fake.answers.update({
+        URL % 1: make_dump('srv-a10'),
+        URL % 2: make_dump('srv-t4', models=('Tesla T4', 'Tesla T4')),
+        URL % 3: make_dump('srv-mixed', models=('NVIDIA A10', 'Tesla T4')),
+        URL % 4: make_dump('srv-cpu', models=(), status=None),
+        URL % 5: make_dump('srv-l4', models=('NVIDIA L4',), status='EXPIRED', version='3.1.0'),
+    })
+    return [URL % i for i in range(1, 6)]
+
+
+# ---------------------------------------------------------------- files and options
+
+@pytest.mark.parametrize('name, ok', [('fleet.sigma.yml', True), ('sigma.yaml', True), ('x_sigma.yaml', True),
+                                      ('fleet.yml', False), ('sigma.yml.bak', False), ('sigma.json', False)])
+def test_verify_file(tmp_path, name, ok):
+    path = tmp_path / name
+    path.write_text('plugin: %s\n' % PLUGIN)
+    assert bool(inventory_loader.get(PLUGIN).verify_file(str(path))) is ok
+
+
+def test_missing_file_is_not_verified(tmp_path):
+    assert not inventory_loader.get(PLUGIN).verify_file(str(tmp_path / 'absent.sigma.yml'))
+
+
+@pytest.mark.parametrize('config, message', [
+    (dict(servers=[]), 'servers'),
+    (dict(servers=['ftp://10.0.0.1']), 'servers[0]'),
+    (dict(servers=[{'name': 'x'}]), 'servers[0].url is required'),
+    (dict(servers=[{'url': 'http://10.0.0.1', 'port': 1}]), 'servers[0]: unknown key(s) port'),
+    (dict(servers=[{'url': 'http://10.0.0.1', 'vars': ['a']}]), 'servers[0].vars must be a dictionary'),
+    (dict(servers=[{'url': 'http://10.0.0.1', 'name': ''}]), 'servers[0].name'),
+    (dict(servers=['http://10.0.0.1', 'http://10.0.0.1:9999/']), 'servers[1]: the URL http://10.0.0.1:9999 is already'),
+    (dict(servers=[{'url': 'http://10.0.0.1', 'name': 'a'}, {'url': 'http://10.0.0.2', 'name': 'a'}]),
+     "servers[1].name: 'a' is already"),
+    (dict(servers=[3]), 'servers[0] must be a URL'),
+    (dict(servers=['http://10.0.0.1'], max_workers=0), 'max_workers must be 1 or more'),
+    (dict(servers=['http://10.0.0.1'], timeout=0), 'timeout must be greater than 0'),
+    (dict(servers=['http://10.0.0.1'], retries=-1), 'retries must be 0 or more'),
+])
+def test_bad_configuration_fails_before_any_request(tmp_path, fake, config, message):
+    with pytest.raises(AnsibleParserError) as err:
+        run(tmp_path, config)
+    assert message in str(err.value)
+    assert fake.calls == []
+
+
+def test_unknown_hostnames_source_is_refused(tmp_path, fake):
+    with pytest.raises(AnsibleError, match='hostnames'):
+        run(tmp_path, dict(servers=['http://10.0.0.1'], hostnames=['ip']))
+    assert fake.calls == []
+
+
+def test_transport_options_and_defaults(tmp_path, fake):
+    fake.answers[URL % 1] = make_dump('a')
+    run(tmp_path, dict(servers=['10.0.0.1'], validate_certs=False, ca_path='/tmp/ca.pem', username='u',
+                       password='p', headers={'X-Token': 't'}))
+    assert len(fake.transports) == 1
+    kwargs = fake.transports[0]
+    assert kwargs == dict(validate_certs=False, ca_path='/tmp/ca.pem', timeout=10.0, retries=1, username='u',
+                          password='p', headers={'X-Token': 't'}, pool_size=32)
+    # default scheme and port 9999; one dump per server, bounded by the timeout
+    assert [(u, f) for u, f, _t in fake.calls] == [(URL % 1, 'dump')]
+    assert 0 < fake.calls[0][2] <= 10.0
+    assert fake.closed == 1
+
+
+# ---------------------------------------------------------------- hosts, variables, groups
+
+def test_fleet_hosts_vars_and_groups(tmp_path, fake):
+    urls = fleet(fake)
+    servers = urls[:2] + [{'url': urls[2], 'name': 'mixed', 'vars': {'site': 'hanoi', 'ansible_user': 'ops'}}] + urls[3:]
+    inventory, _plugin, warnings = run(tmp_path, dict(servers=servers))
+    assert warnings == []
+    assert sorted(inventory.hosts) == ['mixed', 'srv-a10', 'srv-cpu', 'srv-l4', 'srv-t4']
+
+    assert sigma_groups(inventory) == [
+        'sigma_gpu_none', 'sigma_gpu_nvidia_a10', 'sigma_gpu_nvidia_l4', 'sigma_gpu_tesla_t4',
+        'sigma_license_expired', 'sigma_license_unknown', 'sigma_license_valid',
+        'sigma_version_3_0', 'sigma_version_3_1']
+    assert members(inventory, 'sigma_gpu_nvidia_a10') == ['mixed', 'srv-a10']
+    assert members(inventory, 'sigma_gpu_tesla_t4') == ['mixed', 'srv-t4']
+    assert members(inventory, 'sigma_gpu_nvidia_l4') == ['srv-l4']
+    assert members(inventory, 'sigma_gpu_none') == ['srv-cpu']
+    assert members(inventory, 'sigma_license_valid') == ['mixed', 'srv-a10', 'srv-t4']
+    assert members(inventory, 'sigma_license_expired') == ['srv-l4']
+    assert members(inventory, 'sigma_license_unknown') == ['srv-cpu']
+    assert members(inventory, 'sigma_version_3_0') == ['mixed', 'srv-a10', 'srv-cpu', 'srv-t4']
+    assert members(inventory, 'sigma_version_3_1') == ['srv-l4']
+    assert 'sigma_unreachable' not in inventory.groups
+
+    t4 = hostvars(inventory, 'srv-t4')
+    assert t4['ansible_host'] == '10.0.0.2'
+    assert t4['sigma_api_url'] == 'http://10.0.0.2:9999'
+    assert t4['sigma_version'] == '3.0.12'
+    assert t4['sigma_license_status'] == 'VALID'
+    assert t4['sigma_gpu_models'] == ['Tesla T4']
+    assert t4['sigma_gpus'] == [
+        {'index': 0, 'model': 'Tesla T4', 'memory_mb': 22731, 'memory_used_mb': 705, 'load': 2},
+        {'index': 1, 'model': 'Tesla T4', 'memory_mb': 22731, 'memory_used_mb': 705, 'load': 2}]
+    assert t4['sigma_encoders'] == sorted(SEED['supported'][0]['encoder'])
+    assert t4['sigma_jobs_total'] == 6
+    assert 'sigma_dump' not in t4 and 'sigma_error' not in t4
+
+    mixed = hostvars(inventory, 'mixed')
+    assert mixed['sigma_gpu_models'] == ['NVIDIA A10', 'Tesla T4']
+    assert mixed['site'] == 'hanoi' and mixed['ansible_user'] == 'ops'
+    cpu = hostvars(inventory, 'srv-cpu')
+    assert cpu['sigma_gpu_models'] == [] and cpu['sigma_gpus'] == [] and cpu['sigma_encoders'] == []
+    assert cpu['sigma_license_status'] == 'UNKNOWN'
+    assert 'av1@yuv420p' in hostvars(inventory, 'srv-l4')['sigma_encoders']
+
+
+def test_server_vars_override_plugin_vars(tmp_path, fake):
+    fake.answers[URL % 1] = make_dump('a')
+    inventory = run(tmp_path, dict(servers=[{'url': URL % 1, 'vars': {'ansible_host': 'a.mgmt', 'sigma_version': 'x'}}]))[0]
+    assert hostvars(inventory, 'a')['ansible_host'] == 'a.mgmt'
+    assert hostvars(inventory, 'a')['sigma_version'] == 'x'
+
+
+def test_english_spelling_gives_the_same_inventory(tmp_path, fake):
+    fake.answers[URL % 1] = make_dump('canon', models=('NVIDIA A10', 'Tesla T4'))
+    fake.answers[URL % 2] = english(make_dump('canon', models=('NVIDIA A10', 'Tesla T4')))
+    assert 'System' in fake.answers[URL % 2] and 'soft' in fake.answers[URL % 2]['System']['gpu'][0]
+    assert 'Encoder' in fake.answers[URL % 2]['supported'][0]
+    one = run(tmp_path, dict(servers=[URL % 1]))[0]
+    two = run(tmp_path, dict(servers=[URL % 2]))[0]
+    facts_one = dict((k, v) for k, v in hostvars(one, 'canon').items() if k.startswith('sigma_') and k != 'sigma_api_url')
+    facts_two = dict((k, v) for k, v in hostvars(two, 'canon').items() if k.startswith('sigma_') and k != 'sigma_api_url')
+    assert facts_one == facts_two
+    assert facts_two['sigma_encoders'] and facts_two['sigma_gpus'][0]['memory_mb'] == 22731
+    assert sigma_groups(one) == sigma_groups(two)
+
+
+@pytest.mark.parametrize('version, group', [('3.0.12', 'sigma_version_3_0'), ('2.9.8', 'sigma_version_2_9'),
+                                            ('v3.1-beta', 'sigma_version_3_1'), ('4', 'sigma_version_4'),
+                                            (None, 'sigma_version_unknown'), ('nightly', 'sigma_version_nightly')])
+def test_version_group(tmp_path, fake, version, group):
+    fake.answers[URL % 1] = make_dump('a', version=version)
+    inventory = run(tmp_path, dict(servers=[URL % 1]))[0]
+    assert members(inventory, group) == ['a']
+
+
+def trusted(doc):
+    if isinstance(doc, dict):
+        return dict((k, trusted(v)) for k, v in doc.items())
+    if isinstance(doc, list):
+        return [trusted(v) for v in doc]
+    return trust_as_template(doc) if isinstance(doc, str) else doc
+
+
+def test_damaged_gpu_entries(tmp_path, fake):
+    doc = make_dump('odd', models=('NVIDIA A10',))
+    doc['system']['gpu'].append({'index': 1, 'name': {'{{ 1 + 1 }}': '{{ 2 + 2 }}'}, 'total': 'lots'})
+    doc['system']['gpu'].append('not a card')
+    fake.answers[URL % 1] = trusted(doc)
+    inventory = run(tmp_path, dict(servers=[URL % 1]))[0]
+    assert members(inventory, 'sigma_gpu_nvidia_a10') == ['odd']
+    assert members(inventory, 'sigma_gpu_unknown') == ['odd']
+    assert 'sigma_gpu_none' not in inventory.groups
+    variables = hostvars(inventory, 'odd')
+    assert variables['sigma_gpu_models'] == ['NVIDIA A10']
+    assert [g['index'] for g in variables['sigma_gpus']] == [0, 1, 2]
+    odd = Templar(loader=DataLoader()).template(variables['sigma_gpus'][1])
+    assert odd['model'] == {'{{ 1 + 1 }}': '{{ 2 + 2 }}'} and odd['memory_mb'] == 'lots'
+
+
+def test_licence_status_group_is_a_slug(tmp_path, fake):
+    fake.answers[URL % 1] = make_dump('a', status='Trial Expired')
+    inventory = run(tmp_path, dict(servers=[URL % 1]))[0]
+    assert members(inventory, 'sigma_license_trial_expired') == ['a']
+    assert hostvars(inventory, 'a')['sigma_license_status'] == 'TRIAL EXPIRED'
+
+
+@pytest.mark.parametrize('hostnames, expected', [
+    (['name', 'hostname', 'url'], 'srv-a'),
+    (['hostname', 'name'], 'srv-a.example.net'),
+    (['url'], '10.0.0.1'),
+])
+def test_hostnames_preference(tmp_path, fake, hostnames, expected):
+    fake.answers[URL % 1] = make_dump('srv-a')
+    inventory = run(tmp_path, dict(servers=[URL % 1], hostnames=hostnames))[0]
+    assert list(inventory.hosts) == [expected]
+
+
+def test_url_names_keep_the_port_and_path(tmp_path, fake):
+    fake.answers['http://10.0.0.1:8080'] = make_dump('x')
+    fake.answers['https://proxy.example.net:9999/sigma/b'] = make_dump('y')
+    inventory = run(tmp_path, dict(servers=['http://10.0.0.1:8080', 'https://proxy.example.net/sigma/b'],
+                                   hostnames=['url']))[0]
+    assert sorted(inventory.hosts) == ['10.0.0.1_8080', 'proxy.example.net_sigma_b']
+    assert hostvars(inventory, 'proxy.example.net_sigma_b')['ansible_host'] == 'proxy.example.net'
+
+
+def test_duplicate_reported_names_do_not_shrink_the_inventory(tmp_path, fake):
+    fake.answers[URL % 1] = make_dump('same', hostname='one.example.net')
+    fake.answers[URL % 2] = make_dump('same', hostname='two.example.net')
+    fake.answers[URL % 3] = make_dump('same', hostname='two.example.net')
+    inventory, _plugin, warnings = run(tmp_path, dict(servers=[URL % 1, URL % 2, URL % 3]))
+    assert list(inventory.hosts) == ['same', 'two.example.net', '10.0.0.3']
+    assert hostvars(inventory, '10.0.0.3')['sigma_api_url'] == URL % 3
+    assert len(warnings) == 2 and 'http://10.0.0.3:9999 reports the name same' in warnings[1]
+
+
+def test_configured_name_is_reserved(tmp_path, fake):
+    # a later server's configured name wins over an earlier server's reported name
+    fake.answers[URL % 1] = make_dump('edge')
+    fake.answers[URL % 2] = make_dump('other')
+    inventory = run(tmp_path, dict(servers=[URL % 1, {'url': URL % 2, 'name': 'edge'}]))[0]
+    assert hostvars(inventory, 'edge')['sigma_api_url'] == URL % 2
+    assert hostvars(inventory, 'edge.example.net')['sigma_api_url'] == URL % 1
+
+
+# ---------------------------------------------------------------- secrets and unsafe values
+
+def test_include_dump_masks_the_licence_key(tmp_path, fake):
+    fake.answers[URL % 1] = make_dump('a')
+    fake.answers[URL % 2] = english(make_dump('b'))
+    inventory = run(tmp_path, dict(servers=[URL % 1, URL % 2], include_dump=True))[0]
+    a = hostvars(inventory, 'a')
+    assert a['sigma_dump']['nats']['license'] == MASK
+    assert a['sigma_dump']['version'] == '3.0.12' and a['sigma_dump']['system']['gpu'][0]['name'] == 'NVIDIA A10'
+    assert hostvars(inventory, 'b')['sigma_dump']['nats']['license'] == MASK
+    for host in ('a', 'b'):
+        assert SEED_KEY not in json.dumps(hostvars(inventory, host), default=str)
+
+
+def test_a_password_in_a_url_is_used_but_never_shown(tmp_path, fake):
+    fake.answers['http://ops:s3cret-pw@10.0.0.1:9999'] = make_dump('a')
+    config = cache_config(tmp_path, ['http://ops:s3cret-pw@10.0.0.1', 'http://ops:s3cret-pw@10.0.0.2'])
+    inventory, _plugin, warnings = run(tmp_path, config)
+    assert [u for u, _f, _t in fake.calls] == ['http://ops:s3cret-pw@10.0.0.1:9999', 'http://ops:s3cret-pw@10.0.0.2:9999']
+    assert hostvars(inventory, 'a')['sigma_api_url'] == 'http://10.0.0.1:9999'
+    assert hostvars(inventory, 'a')['ansible_host'] == '10.0.0.1'
+    assert members(inventory, 'sigma_unreachable') == ['10.0.0.2']
+    shown = json.dumps([hostvars(inventory, h) for h in inventory.hosts], default=str) + ' '.join(warnings)
+    with open(str(tmp_path / 'cache' / os.listdir(str(tmp_path / 'cache'))[0])) as handle:
+        shown += handle.read()
+    assert 's3cret-pw' not in shown and 'http://10.0.0.2:9999' in shown
+
+
+def test_licence_key_is_nowhere_without_include_dump(tmp_path, fake):
+    fake.answers[URL % 1] = make_dump('a')
+    inventory = run(tmp_path, dict(servers=[URL % 1]))[0]
+    assert SEED_KEY not in json.dumps(hostvars(inventory, 'a'), default=str)
+
+
+def test_templates_from_the_api_are_never_rendered(tmp_path, fake):
+    doc = make_dump('a', version='{{ 6 * 7 }}', status='{{ 1 + 1 }}', models=('{{ lookup("env", "HOME") }}',))
+    # even strings that arrive marked as trusted templates (a cache plugin may do that) are made unsafe
+    fake.answers[URL % 1] = trusted(doc)
+    assert str(Templar(loader=DataLoader()).template(fake.answers[URL % 1]['version'])) == '42'
+    inventory = run(tmp_path, dict(servers=[{'url': URL % 1, 'vars': {'answer': '{{ 6 * 7 }}'}}], include_dump=True))[0]
+    variables = hostvars(inventory, 'a')
+    templar = Templar(loader=DataLoader(), variables=variables)
+    assert templar.template(variables['sigma_version']) == '{{ 6 * 7 }}'
+    assert templar.template(variables['sigma_license_status']) == '{{ 1 + 1 }}'
+    assert templar.template(variables['sigma_gpu_models']) == ['{{ lookup("env", "HOME") }}']
+    assert templar.template(variables['sigma_gpus'])[0]['model'] == '{{ lookup("env", "HOME") }}'
+    assert templar.template(variables['sigma_dump'])['version'] == '{{ 6 * 7 }}'
+    # the configuration is trusted: a template the user wrote there is rendered, and ansible_host stays usable
+    assert str(templar.template(variables['answer'])) == '42'
+    assert templar.template(trust_as_template('{{ ansible_host }}')) == '10.0.0.1'
+    assert templar.template(trust_as_template('{{ sigma_api_url }}')) == 'http://10.0.0.1:9999'
+
+
+# ---------------------------------------------------------------- failing servers
+
+def failures(fake):
+    fake.answers[URL % 1] = make_dump('good')
+    fake.answers[URL % 2] = SigmaBodyError('http://10.0.0.2:9999', 'dump', 'the answer is not JSON: <html>502</html>')
+    fake.answers[URL % 3] = SigmaAPIError('http://10.0.0.3:9999', 'dump', 'the server answered ec=3: busy', ec=3)
+    # URL % 4 has no answer: connection refused
+
+
+def test_unreachable_servers_are_kept_with_the_reason(tmp_path, fake):
+    failures(fake)
+    servers = [URL % 1, URL % 2, {'url': URL % 3, 'name': 'busy', 'vars': {'site': 'hue'}}, URL % 4]
+    inventory, _plugin, warnings = run(tmp_path, dict(servers=servers))
+    assert sorted(inventory.hosts) == ['10.0.0.2', '10.0.0.4', 'busy', 'good']
+    assert members(inventory, 'sigma_unreachable') == ['10.0.0.2', '10.0.0.4', 'busy']
+    assert members(inventory, 'sigma_license_valid') == ['good']
+    assert hostvars(inventory, '10.0.0.2')['sigma_error'] == \
+        'Sigma server http://10.0.0.2:9999, function dump: the answer is not JSON: <html>502</html>'
+    busy = hostvars(inventory, 'busy')
+    assert busy['sigma_error'] == 'Sigma server http://10.0.0.3:9999, function dump: the server answered ec=3: busy'
+    assert busy['site'] == 'hue' and busy['ansible_host'] == '10.0.0.3'
+    assert busy['sigma_api_url'] == URL % 3 and 'sigma_version' not in busy
+    assert 'connection refused' in hostvars(inventory, '10.0.0.4')['sigma_error']
+    assert len(warnings) == 3
+    for host in ('10.0.0.2', '10.0.0.4', 'busy'):
+        assert [w for w in warnings if 'host %s ' % host in w and 'sigma_unreachable' in w]
+
+
+def test_fail_on_unreachable(tmp_path, fake):
+    failures(fake)
+    with pytest.raises(AnsibleError) as err:
+        run(tmp_path, dict(servers=[URL % 1, URL % 2, URL % 3], fail_on_unreachable=True))
+    text = str(err.value)
+    assert '2 Sigma server(s) could not be used' in text
+    assert '10.0.0.2: Sigma server http://10.0.0.2:9999, function dump: the answer is not JSON' in text
+    assert 'ec=3' in text
+
+
+def test_an_unexpected_exception_in_a_worker_becomes_the_servers_error(tmp_path, fake):
+    def boom(url, timeout):
+        raise KeyError('surprise')
+    fake.answers[URL % 1] = make_dump('good')
+    fake.answers[URL % 2] = boom
+    inventory = run(tmp_path, dict(servers=[URL % 1, URL % 2]))[0]
+    assert members(inventory, 'sigma_unreachable') == ['10.0.0.2']
+    assert 'unexpected error: KeyError' in hostvars(inventory, '10.0.0.2')['sigma_error']
+    assert members(inventory, 'sigma_license_valid') == ['good']
+
+
+def test_requests_run_in_parallel_within_max_workers(tmp_path, fake):
+    def slow(url, timeout):
+        time.sleep(0.1)
+        return make_dump(url.split('//')[1].split(':')[0])
+    urls = ['http://10.0.1.%d:9999' % i for i in range(1, 41)]
+    for url in urls:
+        fake.answers[url] = slow
+    start = time.monotonic()
+    inventory = run(tmp_path, dict(servers=urls, max_workers=8))[0]
+    took = time.monotonic() - start
+    assert len(inventory.hosts) == 40
+    assert fake.max_active == 8
+    assert took < 2.5, 'expected about 5 x 0.1 s with 8 workers (4 s one by one), took %.2f s' % took
+    # the hosts keep the order of the configuration, not of the answers
+    assert list(inventory.hosts) == ['10.0.1.%d' % i for i in range(1, 41)]
+
+
+def test_the_run_never_waits_longer_than_one_request_and_one_retry(tmp_path, fake):
+    """30 hanging servers, 4 workers: without a run deadline this would take 8 x 2 x 0.3 s."""
+    def hang(url, timeout):
+        # a real client gives up after timeout x (retries + 1)
+        time.sleep(timeout * 2)
+        return SigmaTimeoutError(url, 'dump', 'timed out after %g s waiting for an answer' % timeout)
+    urls = ['http://10.0.2.%d:9999' % i for i in range(1, 31)]
+    for url in urls:
+        fake.answers[url] = hang
+    fake.answers['http://10.0.2.31:9999'] = make_dump('ok')
+    start = time.monotonic()
+    inventory, _plugin, warnings = run(tmp_path, dict(servers=['http://10.0.2.31:9999'] + urls, max_workers=4,
+                                                      timeout=0.3, retries=1))
+    took = time.monotonic() - start
+    # 0.6 s (+ scheduling slack on a busy machine); without the run deadline: 8 rounds x 0.6 s = 4.8 s
+    assert took < 0.3 * 2 + 1.4, 'the run took %.2f s' % took
+    assert len(inventory.hosts) == 31
+    assert len(members(inventory, 'sigma_unreachable')) == 30
+    errors = [hostvars(inventory, h)['sigma_error'] for h in members(inventory, 'sigma_unreachable')]
+    assert any('timed out' in e for e in errors)
+    assert any('not queried' in e and 'time limit of 0.6 s' in e for e in errors)
+    assert len(warnings) == 30
+    # every request was given no more than the time left
+    assert all(t <= 0.3 for _u, _f, t in fake.calls)
+
+
+# ---------------------------------------------------------------- constructed features
+
+def test_compose_groups_and_keyed_groups(tmp_path, fake):
+    urls = fleet(fake)
+    inventory = run(tmp_path, dict(
+        servers=urls[:1] + [{'url': urls[1], 'vars': {'site': 'hanoi'}}] + urls[2:] + ['http://10.0.0.9:9999'],
+        compose={'gpu_count': 'sigma_gpus | length', 'first_model': 'sigma_gpu_models | first | default("none")'},
+        groups={'transcoders': "sigma_license_status == 'VALID' and sigma_gpus | length > 0"},
+        keyed_groups=[{'key': 'site | default("nowhere")', 'prefix': 'site'},
+                      {'key': 'sigma_gpu_models', 'prefix': 'model'}],
+    ))[0]
+    assert hostvars(inventory, 'srv-t4')['gpu_count'] == 2
+    assert hostvars(inventory, 'srv-cpu')['first_model'] == 'none'
+    assert members(inventory, 'transcoders') == ['srv-a10', 'srv-mixed', 'srv-t4']
+    assert members(inventory, 'site_hanoi') == ['srv-t4']
+    assert members(inventory, 'site_nowhere') == ['10.0.0.9', 'srv-a10', 'srv-cpu', 'srv-l4', 'srv-mixed']
+    assert members(inventory, 'model_Tesla_T4') == ['srv-mixed', 'srv-t4']
+    # the unreachable host gets what can be built from its configuration, and no error
+    assert 'gpu_count' not in hostvars(inventory, '10.0.0.9')
+
+
+def test_strict_fails_for_a_server_that_answered(tmp_path, fake):
+    fake.answers[URL % 1] = make_dump('a')
+    with pytest.raises(AnsibleError, match='undefined_thing'):
+        run(tmp_path, dict(servers=[URL % 1], strict=True, compose={'x': 'undefined_thing.attr'}))
+
+
+def test_strict_does_not_fail_for_an_unreachable_server(tmp_path, fake):
+    inventory = run(tmp_path, dict(servers=[URL % 9], strict=True, compose={'n': 'sigma_gpus | length'},
+                                   keyed_groups=[{'key': 'sigma_version', 'prefix': 'v'}]))[0]
+    assert members(inventory, 'sigma_unreachable') == ['10.0.0.9']
+
+
+# ---------------------------------------------------------------- cache
+
+def cache_config(tmp_path, servers, **more):
+    config = dict(servers=servers, cache=True, cache_plugin='ansible.builtin.jsonfile',
+                  cache_connection=str(tmp_path / 'cache'), cache_timeout=3600,
+                  keyed_groups=[{'key': 'site | default("nowhere")', 'prefix': 'site'}],
+                  compose={'gpu_count': 'sigma_gpus | length'})
+    config.update(more)
+    return config
+
+
+def snapshot(inventory):
+    return (sorted((name, sorted(h.name for h in group.get_hosts())) for name, group in inventory.groups.items()),
+            sorted((name, sorted((k, json.dumps(v, sort_keys=True, default=str)) for k, v in host.vars.items()
+                                 if k not in ('inventory_file', 'inventory_dir')))
+                   for name, host in inventory.hosts.items()))
+
+
+def test_warm_cache_sends_no_request_and_rebuilds_everything(tmp_path, fake):
+    urls = fleet(fake)
+    config = cache_config(tmp_path, urls + [{'url': URL % 9, 'vars': {'site': 'dead'}}], include_dump=True)
+    cold = run(tmp_path, config)[0]
+    assert len(fake.calls) == 6
+    files = os.listdir(str(tmp_path / 'cache'))
+    assert len(files) == 1
+    with open(str(tmp_path / 'cache' / files[0])) as handle:
+        cached = handle.read()
+    assert SEED_KEY not in cached and MASK in cached
+
+    fake.calls[:] = []
+    fake.transports[:] = []
+    warm, _plugin, warnings = run(tmp_path, config)
+    assert fake.calls == [] and fake.transports == []
+    assert snapshot(warm) == snapshot(cold)
+    assert members(warm, 'site_dead') == ['10.0.0.9'] and members(warm, 'sigma_unreachable') == ['10.0.0.9']
+    assert hostvars(warm, 'srv-t4')['gpu_count'] == 2
+    assert len(warnings) == 1 and '10.0.0.9' in warnings[0]
+
+    # --flush-cache: ansible passes cache=False; everything is fetched again and the cache refreshed
+    fake.answers[URL % 1] = make_dump('srv-a10', status='EXPIRED')
+    flushed = run(tmp_path, config, cache=False)[0]
+    assert len(fake.calls) == 6
+    assert members(flushed, 'sigma_license_expired') == ['srv-a10', 'srv-l4']
+    fake.calls[:] = []
+    again = run(tmp_path, config)[0]
+    assert fake.calls == []
+    assert members(again, 'sigma_license_expired') == ['srv-a10', 'srv-l4']
+
+
+def test_cache_is_per_configuration_file_and_fetches_only_new_servers(tmp_path, fake):
+    urls = fleet(fake)
+    run(tmp_path, cache_config(tmp_path, urls[:3]))
+    run(tmp_path, cache_config(tmp_path, urls[3:]), name='other.sigma.yml')
+    assert len(fake.calls) == 5
+    fake.calls[:] = []
+    inventory = run(tmp_path, cache_config(tmp_path, urls[:4]))[0]
+    assert [u for u, _f, _t in fake.calls] == [urls[3]]
+    assert sorted(inventory.hosts) == ['srv-a10', 'srv-cpu', 'srv-mixed', 'srv-t4']
+    fake.calls[:] = []
+    run(tmp_path, cache_config(tmp_path, urls[:4]))
+    assert fake.calls == []
+
+
+def test_cache_disabled_always_fetches(tmp_path, fake):
+    fake.answers[URL % 1] = make_dump('a')
+    config = cache_config(tmp_path, [URL % 1], cache=False)
+    run(tmp_path, config)
+    run(tmp_path, config)
+    assert len(fake.calls) == 2
+    assert not os.path.exists(str(tmp_path / 'cache'))
+
+
+def test_fail_on_unreachable_does_not_reuse_a_cached_failure(tmp_path, fake):
+    fake.answers[URL % 1] = make_dump('a')
+    run(tmp_path, cache_config(tmp_path, [URL % 1, URL % 2]))
+    assert len(fake.calls) == 2
+    fake.answers[URL % 2] = make_dump('b')
+    fake.calls[:] = []
+    inventory = run(tmp_path, cache_config(tmp_path, [URL % 1, URL % 2], fail_on_unreachable=True))[0]
+    assert [u for u, _f, _t in fake.calls] == [URL % 2]
+    assert sorted(inventory.hosts) == ['a', 'b']
+
+
+def test_unusable_cache_content_is_refetched(tmp_path, fake):
+    fake.answers[URL % 1] = make_dump('a')
+    fake.answers[URL % 2] = make_dump('b')
+    config = cache_config(tmp_path, [URL % 1, URL % 2])
+    run(tmp_path, config)
+    path = tmp_path / 'cache' / os.listdir(str(tmp_path / 'cache'))[0]
+    path.write_text(json.dumps({'something': 'else'}))
+    fake.calls[:] = []
+    inventory = run(tmp_path, config)[0]
+    assert len(fake.calls) == 2 and list(inventory.hosts) == ['a', 'b']
+
+    # one damaged server entry: only that server is asked again
+    _inventory, plugin, _warnings = run(tmp_path, config)
+    key = plugin.get_cache_key(str(tmp_path / 'test.sigma.yml'))
+    data = copy.deepcopy(plugin._cache[key])
+    assert data['format'] == 2 and isinstance(data['servers'][URL % 2]['dump'], str)
+    assert json.loads(data['servers'][URL % 2]['dump'])['name'] == 'b'
+    data['servers'][URL % 2]['dump'] = '<not json>'
+    plugin._cache[key] = data
+    plugin._cache.set_cache()
+    fake.calls[:] = []
+    inventory = run(tmp_path, config)[0]
+    assert [u for u, _f, _t in fake.calls] == [URL % 2] and list(inventory.hosts) == ['a', 'b']
+    fake.calls[:] = []
+    run(tmp_path, config)
+    assert fake.calls == []
+
+
+# ---------------------------------------------------------------- the real client
+
+class _Handler(BaseHTTPRequestHandler):
+    answers = {}
+
+    def _answer(self):
+        status, ctype, body = self.answers[self.server.server_address[1]]
+        self.send_response(status)
+        self.send_header('Content-Type', ctype)
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args):
+        pass
+
+
+def _free_port():
+    sock = socket.socket()
+    sock.bind(('127.0.0.1', 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+@pytest.fixture
+def http_servers():
+    servers = []
+
+    def start(answer):
+        server = ThreadingHTTPServer(('127.0.0.1', 0), _Handler)
+        _Handler.answers[server.server_address[1]] = answer
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return 'http://127.0.0.1:%d' % server.server_address[1]
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_real_client_good_html_ec_and_dead(tmp_path, http_servers):
+    good = http_servers((200, 'application/json', json.dumps(english(make_dump('real'))).encode()))
+    html = http_servers((502, 'text/html', b'<html><body>502 Bad Gateway</body></html>'))
+    html200 = http_servers((200, 'text/html', b'<html><body>login</body></html>'))
+    failing = http_servers((200, 'application/json', b'{"ec": 2, "msg": "licence server unreachable", "result": {}}'))
+    dead = 'http://127.0.0.1:%d' % _free_port()
+    inventory, _plugin, warnings = run(tmp_path, dict(servers=[good, html, html200, failing, dead],
+                                                      timeout=2, retries=1, include_dump=True))
+    assert members(inventory, 'sigma_gpu_nvidia_a10') == ['real']
+    assert hostvars(inventory, 'real')['sigma_dump']['nats']['license'] == MASK
+    unreachable = members(inventory, 'sigma_unreachable')
+    assert len(unreachable) == 4 and len(warnings) == 4
+    errors = dict((hostvars(inventory, h)['sigma_api_url'], hostvars(inventory, h)['sigma_error']) for h in unreachable)
+    assert 'HTTP 502' in errors[html]
+    assert 'not JSON' in errors[html200]
+    assert 'ec=2: licence server unreachable' in errors[failing]
+    assert 'connection refused' in errors[dead]
+    for url, error in errors.items():
+        assert error.startswith('Sigma server %s, function dump: ' % url)
