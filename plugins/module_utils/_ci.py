@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import copy
 
+from urllib.parse import urlsplit, urlunsplit
+
 MASK = '********'
 
 
@@ -77,3 +79,35 @@ def mask_keys(obj, names, mask=MASK, found=None):
     if isinstance(obj, list):
         return [mask_keys(item, names, mask, found) for item in obj]
     return copy.copy(obj)
+
+
+def _mask_url(text, found):
+    if '@' not in text or '://' not in text:
+        return text
+    try:
+        parts = urlsplit(text)
+        password = parts.password
+    except ValueError:
+        return text
+    if not password:
+        return text
+    if found is not None:
+        found.add(password)
+    userinfo, _at, host = parts.netloc.rpartition('@')
+    user = userinfo.split(':', 1)[0]
+    return urlunsplit((parts.scheme, '%s:%s@%s' % (user, MASK, host), parts.path, parts.query, parts.fragment))
+
+
+def mask_url_passwords(obj, found=None):
+    """A copy of `obj` where every string that is a URL with a password has it masked.
+
+    `srt://u:pw@h:9000` becomes `srt://u:********@h:9000`; the passwords are
+    added to the `found` set, for `no_log_values`.
+    """
+    if isinstance(obj, dict):
+        return dict((k, mask_url_passwords(v, found)) for k, v in obj.items())
+    if isinstance(obj, list):
+        return [mask_url_passwords(v, found) for v in obj]
+    if isinstance(obj, str):
+        return _mask_url(obj, found)
+    return obj

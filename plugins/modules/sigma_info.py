@@ -536,6 +536,7 @@ jobs:
 inputs:
   description:
     - Each probed input URL, mapped to the list of its streams in the order the server lists them.
+    - A password in a URL is masked in the key.
     - Each stream has the keys listed below; a value the server did not report is V(null).
   returned: when O(probe_inputs) is not empty
   type: dict
@@ -612,6 +613,7 @@ dump:
     ec: 0
 '''
 
+from ansible_collections.sigma.media_server.plugins.module_utils._ci import mask_url_passwords
 from ansible_collections.sigma.media_server.plugins.module_utils._dump import MASK, license_key, mask_dump, normalize_dump
 from ansible_collections.sigma.media_server.plugins.module_utils._module import SigmaError, SigmaModule
 from ansible_collections.sigma.media_server.plugins.module_utils._progress import info_streams, normalize_progress
@@ -665,6 +667,10 @@ def main():
     for url in p['probe_inputs']:
         if not url or not url.strip():
             module.fail_json(msg='probe_inputs: an input URL must be a non-empty string')
+    # a password in an input URL is a secret wherever the URL shows up
+    probe_passwords = set()
+    mask_url_passwords(p['probe_inputs'], probe_passwords)
+    module.no_log_values.update(probe_passwords)
 
     result = dict(changed=False, gather_subset=sorted(subsets))
     client = module.client
@@ -684,7 +690,10 @@ def main():
                 result['license']['key'] = (key if p['show_license_key'] else MASK) if key else None
             result['dump'] = mask_dump(raw)
         if 'jobs' in subsets:
-            result['jobs'] = normalize_progress(client.progress('*'))
+            # input and target URLs may carry user:password@ (srt, rtmp, http pull)
+            found = set()
+            result['jobs'] = mask_url_passwords(normalize_progress(client.progress('*')), found)
+            module.no_log_values.update(found)
         if p['probe_inputs']:
             result['inputs'] = {}
             for url in p['probe_inputs']:
@@ -693,7 +702,8 @@ def main():
                 except SigmaError as err:
                     module.fail_json(msg='%s (probing input %s)' % (err, url), sigma_error=err.to_dict(), **result)
                 try:
-                    result['inputs'][url] = info_streams(answer, url)
+                    # remove_values() does not mask dict keys: mask the URL key here
+                    result['inputs'][mask_url_passwords(url)] = info_streams(answer, url)
                 except ValueError as exc:
                     module.fail_json(msg='Sigma server %s, function info: %s' % (client.display_url, exc), **result)
     except SigmaError as err:

@@ -365,3 +365,25 @@ def test_answer_that_is_not_an_object(server, capsys):
     failed, result, _out = run(capsys, api_url=server.url)
     assert failed and result['changed'] is False
     assert server.url in result['msg'] and 'not a JSON object' in result['msg']
+
+
+def test_passwords_in_job_urls_are_masked_and_kept_out_of_output(server, capsys):
+    progress = copy.deepcopy(PROGRESS)
+    job = progress['result']['VTV3']
+    job['input'][0]['url'] = 'srt://ingest:In-Pw-5566aa@127.0.0.1:9000'
+    job['target'][0] = {'format': 'rtmp', 'url': 'rtmp://pub:Out-Pw-7788bb@cdn.example/live', 'select': ['0x100'], 'bitrate': 0}
+    server.answers['progress'] = progress
+    failed, result, out = run(capsys, api_url=server.url, gather_subset=['jobs'])
+    assert not failed
+    entry = result['jobs']['VTV3']
+    assert entry['inputs'][0]['url'] == 'srt://ingest:********@127.0.0.1:9000'
+    assert entry['targets'][0]['url'] == 'rtmp://pub:********@cdn.example/live'
+    assert 'In-Pw-5566aa' not in out and 'Out-Pw-7788bb' not in out
+
+
+def test_password_in_a_probed_url_stays_out_of_output(server, capsys):
+    url = 'rtsp://cam:Cam-Pw-9911@10.0.0.9/stream'
+    server.answers['info'] = {'ec': 0, 'result': {url: INFO['result'][INFO_URL]}}
+    failed, result, out = run(capsys, api_url=server.url, gather_subset=['!all'], probe_inputs=[url])
+    assert not failed and len(result['inputs']) == 1
+    assert 'Cam-Pw-9911' not in out
