@@ -96,6 +96,9 @@ notes:
   - O(compose), O(groups) and O(keyed_groups) also apply to unreachable servers, but never fail the run for them
     (their C(sigma_) facts are missing), whatever O(strict) says.
   - A failure is cached like an answer; use C(--flush-cache) (or O(cache_timeout)) to ask the server again.
+  - A key of the configuration file that is not an option of this plugin (a misspelt option) and a value of a boolean
+    option that is not a boolean (V(perhaps)) are refused, naming the key, before any request; Ansible itself would
+    ignore the key or read the value as false.
 '''
 
 EXAMPLES = r'''
@@ -129,14 +132,18 @@ compose:
   gpu_busy: sigma_gpus | map(attribute='load') | select('gt', 80) | list | length > 0
 '''
 
+import difflib
 import json
 import re
 import time
 
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
+from ansible import constants as C
 from ansible.errors import AnsibleError, AnsibleParserError
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.unsafe_proxy import wrap_var
 
@@ -311,6 +318,60 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 seen_names[server.name] = index
             servers.append(server)
         return servers
+
+    def _option_definitions(self):
+        """{option or alias: (option name, definition)} of every option this plugin documents.
+
+        The definitions come from the documentation, fragments included (plugin, the connection,
+        constructed and inventory_cache options), as Ansible registered them when it loaded the plugin.
+        """
+        definitions = getattr(self, 'option_definitions', None)
+        if not definitions:
+            definitions = C.config.get_configuration_definitions('inventory', self._load_name)
+        known = {}
+        for name, definition in (definitions or {}).items():
+            definition = definition if isinstance(definition, Mapping) else {}
+            known[name] = (name, definition)
+            for alias in definition.get('aliases') or ():
+                known.setdefault(alias, (name, definition))
+        return known
+
+    def _check_raw_config(self, path):
+        """Refuse what Ansible's option handling lets through silently, before anything else.
+
+        An unknown key (a misspelled option) would be ignored and a text such as C(perhaps) where a
+        boolean belongs would read as false. The file is read as it is; reading or identifying it
+        is left to _read_config_data, which reports those problems itself.
+        """
+        try:
+            config = self.loader.load_from_file(path, cache='none')
+        except Exception:  # pylint: disable=broad-except
+            return
+        valid_names = getattr(self, '_redirected_names', None) or [self.NAME]
+        if not isinstance(config, Mapping) or config.get('plugin') not in valid_names:
+            return
+        known = self._option_definitions()
+        if not known:
+            # not loaded by Ansible's plugin loader: the definitions are unknown, nothing can be checked
+            return
+        unknown = sorted(set(str(key) for key in config if not isinstance(key, str) or key not in known))
+        if unknown:
+            names = sorted(set(name for name, _definition in known.values()))
+            described = []
+            for key in unknown:
+                close = difflib.get_close_matches(key, names, n=1)
+                described.append('%s (did you mean %s?)' % (key, close[0]) if close else key)
+            raise AnsibleParserError('unknown option(s) %s (ansible-doc -t inventory %s lists the options)'
+                                     % (', '.join(described), self.NAME))
+        for key, value in config.items():
+            name, definition = known[key]
+            if definition.get('type') in ('bool', 'boolean') and value is not None:
+                try:
+                    boolean(value, strict=True)
+                except TypeError:
+                    shown = str(value) if isinstance(value, str) else value  # without a tagged type's repr
+                    raise AnsibleParserError('%s must be a boolean (true or false), got %r%s'
+                                             % (key, shown, '' if key == name else ' (alias of %s)' % name))
 
     def _checked_options(self):
         timeout = self.get_option('timeout')
@@ -513,6 +574,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def parse(self, inventory, loader, path, cache=True):
         super(InventoryModule, self).parse(inventory, loader, path, cache)
+        self._check_raw_config(path)
         self._read_config_data(path)
         timeout, retries, max_workers, hostnames = self._checked_options()
         servers = self._servers()

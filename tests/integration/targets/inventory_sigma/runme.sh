@@ -110,6 +110,19 @@ tr -s ' \n' ' ' <"$WORK/fail.err" | grep -q '3 Sigma server(s) could not be used
 tr -s ' \n' ' ' <"$WORK/fail.err" | grep -q '127.0.0.1_19599: Sigma server http://127.0.0.1:19599, function dump: connection refused' \
   || { cat "$WORK/fail.err" >&2; fail "the failure does not name the dead server"; }
 
+step "a misspelt option or a text where a boolean belongs is refused before any request"
+refused() {  # refused NAME EXTRA_LINE EXPECTED_MESSAGE
+  { cat test.sigma.yml; echo "$2"; } >"$WORK/$1.sigma.yml"
+  before=$(requests)
+  if ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true ansible-inventory -i "$WORK/$1.sigma.yml" --list >"$WORK/$1.json" 2>"$WORK/$1.err"; then
+    fail "ansible-inventory accepted '$2'"
+  fi
+  tr -s ' \n' ' ' <"$WORK/$1.err" | grep -qF "$3" || { cat "$WORK/$1.err" >&2; fail "no message '$3' for '$2'"; }
+  [ "$(( $(requests) - before ))" -eq 0 ] || fail "'$2' sent requests"
+}
+refused typo 'timout: 5' 'unknown option(s) timout (did you mean timeout?)'
+refused notbool 'include_dump: perhaps' "include_dump must be a boolean (true or false), got 'perhaps'"
+
 # ---------------------------------------------------------------- the cache
 export ANSIBLE_INVENTORY_CACHE=true ANSIBLE_INVENTORY_CACHE_PLUGIN=ansible.builtin.jsonfile \
        ANSIBLE_INVENTORY_CACHE_CONNECTION="$WORK/cache"

@@ -258,6 +258,65 @@ def test_unknown_hostnames_source_is_refused(tmp_path, fake):
     assert fake.calls == []
 
 
+# Ansible's option handling reads a text that is not a boolean as false and ignores an unknown key;
+# the plugin checks the file as written.
+
+@pytest.mark.parametrize('option, value', [('include_dump', 'perhaps'), ('validate_certs', 'maybe'),
+                                           ('fail_on_unreachable', 'sometimes'), ('strict', 'please'),
+                                           ('cache', 'later'), ('use_extra_vars', 2), ('include_dump', [True])])
+def test_a_boolean_option_refuses_what_is_not_a_boolean(tmp_path, fake, option, value):
+    fake.answers[URL % 1] = make_dump('a')
+    with pytest.raises(AnsibleParserError) as err:
+        run(tmp_path, {'servers': [URL % 1], option: value})
+    assert str(err.value).startswith('%s must be a boolean (true or false), got %r' % (option, value))
+    assert fake.calls == [] and fake.transports == []
+
+
+@pytest.mark.parametrize('value, expected', [('yes', True), ('No', False), ('true', True), ('off', False), (1, True),
+                                             (0, False), (True, True), (False, False), (None, False)])
+def test_a_boolean_option_takes_every_boolean_spelling(tmp_path, fake, value, expected):
+    fake.answers[URL % 1] = make_dump('a')
+    inventory, _plugin, _warnings = run(tmp_path, dict(servers=[URL % 1], include_dump=value))
+    assert ('sigma_dump' in hostvars(inventory, 'a')) is expected  # None: the default, false
+
+
+@pytest.mark.parametrize('config, message', [
+    (dict(servers=['http://10.0.0.1'], timout=5), 'unknown option(s) timout (did you mean timeout?)'),
+    # without servers: the misspelt key is named, not only the missing option
+    (dict(serverz=['http://10.0.0.1']), 'unknown option(s) serverz (did you mean servers?)'),
+    (dict(servers=['http://10.0.0.1'], include_dumps=True, zzz=1),
+     'unknown option(s) include_dumps (did you mean include_dump?), zzz ('),
+    (dict(servers=['http://10.0.0.1'], keyed_group=[]), 'keyed_group (did you mean keyed_groups?)'),
+    ({'servers': ['http://10.0.0.1'], 5: 'x'}, 'unknown option(s) 5 ('),
+])
+def test_an_unknown_option_is_refused_with_a_suggestion(tmp_path, fake, config, message):
+    with pytest.raises(AnsibleParserError) as err:
+        run(tmp_path, config)
+    assert message in str(err.value)
+    assert 'ansible-doc -t inventory sigma.media_server.sigma' in str(err.value)
+    assert fake.calls == [] and fake.transports == []
+
+
+def test_every_documented_option_is_known(tmp_path, fake):
+    """The plugin's own options, the connection's, constructed's and inventory_cache's are all accepted."""
+    fake.answers[URL % 1] = make_dump('a')
+    config = dict(servers=[URL % 1], hostnames=['name'], max_workers=2, include_dump=False, fail_on_unreachable=False,
+                  validate_certs=True, ca_path=None, timeout=5, retries=0, username=None, password=None, headers={},
+                  strict=False, compose={}, groups={}, keyed_groups=[], use_extra_vars=False, leading_separator=True,
+                  cache=False, cache_plugin='ansible.builtin.memory', cache_timeout=60, cache_connection=None,
+                  cache_prefix='sigma_')
+    inventory, _plugin, _warnings = run(tmp_path, config)
+    assert 'a' in inventory.hosts
+    assert len(fake.calls) == 1
+
+
+def test_a_file_of_another_plugin_is_not_checked_as_ours(tmp_path, fake):
+    path = tmp_path / 'other.sigma.yml'
+    path.write_text('plugin: community.general.other\nbogus: perhaps\n')
+    with pytest.raises(AnsibleParserError, match='Incorrect plugin name'):
+        inventory_loader.get(PLUGIN).parse(InventoryData(), DataLoader(), str(path))
+
+
 def test_transport_options_and_defaults(tmp_path, fake):
     fake.answers[URL % 1] = make_dump('a')
     run(tmp_path, dict(servers=['10.0.0.1'], validate_certs=False, ca_path='/tmp/ca.pem', username='u',
