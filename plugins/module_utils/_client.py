@@ -115,6 +115,8 @@ def normalize_url(url, default_port=DEFAULT_PORT):
     parts = urlsplit(url)
     if parts.scheme not in ('http', 'https') or not parts.hostname:
         raise ValueError('%r is not an http:// or https:// URL' % url)
+    if any(char.isspace() or ord(char) < 32 for char in parts.netloc):
+        raise ValueError('%r has a space or a control character in its host part' % url)
     try:
         port = parts.port
     except ValueError:
