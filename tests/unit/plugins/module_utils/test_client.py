@@ -188,7 +188,7 @@ def test_normalize_url(given, expected):
     assert normalize_url(given) == expected
 
 
-@pytest.mark.parametrize('bad', ['', 'ftp://h', 'http://', 'http://h:99999', 'http://bad host:1', 'http://h\t:1'])
+@pytest.mark.parametrize('bad', ['', 'ftp://h', 'http://', 'http://h:99999', 'http://bad host:1', 'http://h\x01x:1'])
 def test_normalize_url_refuses(bad):
     with pytest.raises(ValueError):
         normalize_url(bad)
