@@ -1,0 +1,107 @@
+# sigma.media_server: build, test and demo entry points.
+# The logic lives in scripts/; `make help` lists the targets.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+export PYTHON
+
+VENV_STAMP    := .venv/.stamp
+VENV221_STAMP := .venv-2.21/.stamp
+EMULATOR_DEPS := $(wildcard emulator/pyproject.toml emulator/setup.py)
+
+.PHONY: help venv test demo sanity sanity-2.19 sanity-2.21 units integration lint docs \
+        changelog galaxy ee build fleet-up fleet-down bench bench-quick clean
+
+help:
+	@echo "make demo         install the collection and show it at work on an emulated fleet (scripts/demo.sh)"
+	@echo "make test         everything CI runs: emulator tests, sanity (2.19 + 2.21), units,"
+	@echo "                  integration, ansible-lint, docs lint, changelog lint, galaxy build + import, EE"
+	@echo "make venv         create .venv (3.11, ansible-core 2.19) and .venv-2.21 (3.13, ansible-core 2.21)"
+	@echo "make sanity       ansible-test sanity on both ansible-core versions"
+	@echo "make units        ansible-test units"
+	@echo "make integration  ansible-test integration against the emulated fleet"
+	@echo "make lint         ansible-lint --profile production, antsibull-docs and changelog lint"
+	@echo "make build        build the collection tarball into build/"
+	@echo "make galaxy       build the tarball and check it with galaxy-importer"
+	@echo "make ee           ansible-builder create (execution environment context)"
+	@echo "make fleet-up     start the emulated fleet in the background (state in build/fleet)"
+	@echo "make fleet-down   stop it"
+	@echo "make bench        run bench/run.py (bench-quick: --quick; BENCH_ARGS=... adds options)"
+	@echo "make clean        remove venvs, build/ and test output"
+
+# ---------------------------------------------------------------- venvs
+# Stamp files: a venv is (re)built only when it is missing or its pinned
+# requirements changed, so a second `make test` installs nothing.
+$(VENV_STAMP): requirements-dev.txt $(EMULATOR_DEPS)
+	@bash scripts/venv.sh dev
+
+$(VENV221_STAMP): requirements-2.21.txt
+	@bash scripts/venv.sh 2.21
+
+venv: $(VENV_STAMP) $(VENV221_STAMP)
+
+# ---------------------------------------------------------------- tests
+test: venv
+	@bash scripts/test.sh
+
+sanity: venv
+	@bash scripts/test.sh sanity-2.19 sanity-2.21
+
+sanity-2.19: $(VENV_STAMP)
+	@bash scripts/test.sh sanity-2.19
+
+sanity-2.21: venv
+	@bash scripts/test.sh sanity-2.21
+
+units: $(VENV_STAMP)
+	@bash scripts/test.sh units
+
+integration: $(VENV_STAMP)
+	@bash scripts/test.sh integration
+
+lint: $(VENV_STAMP)
+	@bash scripts/test.sh lint docs changelog
+
+docs: $(VENV_STAMP)
+	@bash scripts/test.sh docs
+
+changelog: $(VENV_STAMP)
+	@bash scripts/test.sh changelog
+
+galaxy: $(VENV_STAMP)
+	@bash scripts/test.sh galaxy
+
+ee: $(VENV_STAMP)
+	@bash scripts/test.sh ee
+
+# ---------------------------------------------------------------- demo
+build: $(VENV_STAMP)
+	@bash scripts/build.sh
+
+demo: $(VENV_STAMP)
+	@bash scripts/demo.sh
+
+fleet-up: $(VENV_STAMP)
+	@bash scripts/fleet.sh start build/fleet tests/integration/fleet.yml tests/integration/integration_config.yml
+	@echo "stop it with: make fleet-down"
+
+fleet-down:
+	@bash scripts/fleet.sh stop build/fleet
+
+# ---------------------------------------------------------------- bench
+BENCH_ARGS ?=
+bench: $(VENV_STAMP)
+	@bash scripts/bench.sh $(BENCH_ARGS)
+
+bench-quick: $(VENV_STAMP)
+	@bash scripts/bench.sh --quick $(BENCH_ARGS)
+
+# ---------------------------------------------------------------- clean
+clean: fleet-down
+	rm -rf .venv .venv-2.21 build tests/output .ansible .pytest_cache \
+	  tests/integration/integration_config.yml emulator/*.egg-info
+	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +
