@@ -10,6 +10,10 @@
 #   sanity-2.21  ansible-test sanity, ansible-core 2.21 on Python 3.13 (.venv-2.21)
 #   units        ansible-test units --python 3.11
 #   integration  emulated fleet + ansible-test integration --python 3.11
+#                (installs Debian's chromium for the report test when missing and
+#                running as root; the destructive role_server target runs as root
+#                unless SIGMA_TEST_DESTRUCTIVE=0)
+#   reliability  tests/reliability: faults, bad input, concurrency, secrets, TLS
 #   lint         ansible-lint --profile production --offline
 #   docs         antsibull-docs lint-collection-docs --plugin-docs
 #   changelog    antsibull-changelog lint
@@ -26,7 +30,7 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ALL_STEPS=(emulator sanity-2.19 sanity-2.21 units integration lint docs changelog galaxy ee)
+ALL_STEPS=(emulator sanity-2.19 sanity-2.21 units integration reliability lint docs changelog galaxy ee)
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=("${ALL_STEPS[@]}")
 for s in "${steps[@]}"; do
@@ -200,12 +204,37 @@ step_integration() {
   touch "$WORK/fleet-started"
   bash "$ROOT/scripts/fleet.sh" start "$FLEET_STATE" "$ROOT/tests/integration/fleet.yml" \
     "$COPY/tests/integration/integration_config.yml" "$ROOT/tests/integration/integration_config.yml"
+  ensure_chromium
+  local extra=()
+  # role_server installs a stand-in package with apt and runs its service: root only
+  if [ "$(id -u)" -eq 0 ] && [ "${SIGMA_TEST_DESTRUCTIVE:-1}" != 0 ]; then extra+=(--allow-destructive); fi
   cd "$COPY"
   local rc=0
   # shellcheck disable=SC2086
-  ansible-test integration --python 3.11 --color no ${INTEGRATION_ARGS:-} || rc=$?
+  ansible-test integration --python 3.11 --color no "${extra[@]}" ${INTEGRATION_ARGS:-} || rc=$?
   bash "$ROOT/scripts/fleet.sh" stop "$FLEET_STATE"
   return "$rc"
+}
+
+# The report role's test renders the page in headless Chromium (Debian's package).
+ensure_chromium() {
+  [ -n "${CHROMIUM:-}" ] && return 0
+  command -v chromium >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    note "installing Debian's chromium for the report test"
+    quietly apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive quietly apt-get install -y -qq --no-install-recommends chromium
+  else
+    die "headless Chromium is needed by the report test: install Debian's chromium package (or set CHROMIUM=/path)"
+  fi
+}
+
+step_reliability() {
+  [ -d "$ROOT/tests/reliability" ] || skip "tests/reliability does not exist"
+  cd "$ROOT"
+  # the figures go to a scratch file: a test run does not rewrite docs/reliability.md
+  SIGMA_RELIABILITY_DOC="$WORK/reliability.md" "$VENV/bin/python" -m pytest tests/reliability -q -p no:cacheprovider
+  note "figures: $WORK/reliability.md (regenerate docs/reliability.md with: .venv/bin/python -m pytest tests/reliability)"
 }
 
 step_lint() {

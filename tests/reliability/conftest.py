@@ -1,0 +1,128 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the sigma.media_server collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Session fixtures of the reliability suite.
+
+ONE emulator process serves every server the suite needs (support.SERVERS,
+ports 21000-21100); every test resets the servers it uses first. Ansible runs
+as subprocesses with ANSIBLE_COLLECTIONS_PATH pointing at a temporary tree in
+which ansible_collections/sigma/media_server is a symlink to this checkout.
+
+A complete run (`python -m pytest tests/reliability`) rewrites
+docs/reliability.md from the figures the tests recorded; a partial run (a file,
+a node id, -k or -m) writes its table to the session's temp dir instead, so a
+partial table never replaces the committed one. SIGMA_RELIABILITY_DOC=path
+overrides where it goes.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import rel_report as report
+import rel_support as support
+
+
+@pytest.fixture(scope='session')
+def collections_path(tmp_path_factory):
+    root = tmp_path_factory.mktemp('collections')
+    ns = root / 'ansible_collections' / 'sigma'
+    ns.mkdir(parents=True)
+    (ns / 'media_server').symlink_to(support.REPO, target_is_directory=True)
+    assert (ns / 'media_server' / 'galaxy.yml').exists()
+    return root
+
+
+@pytest.fixture(scope='session')
+def emulator(tmp_path_factory):
+    emu = support.Emulator(tmp_path_factory.mktemp('emulator')).start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture(scope='session')
+def ansible(collections_path, emulator, tmp_path_factory):
+    return support.Ansible(collections_path, tmp_path_factory.mktemp('ansible-home'), emulator)
+
+
+@pytest.fixture(scope='session')
+def figures():
+    return support.FIGURES
+
+
+def _complete_run(config):
+    """True when the whole suite was selected: no -k/-m, no file or node-id arguments."""
+    if config.option.keyword or config.option.markexpr:
+        return False
+    here = support.HERE
+    for arg in config.args:
+        path = os.path.abspath(str(arg).split('::', maxsplit=1)[0])
+        if path != str(here) and not str(here).startswith(path + os.sep):
+            return False
+        if '::' in str(arg):
+            return False
+    return True
+
+
+def pytest_sessionfinish(session, exitstatus):
+    figures = support.FIGURES
+    if not figures.sections:
+        return
+    target = os.environ.get('SIGMA_RELIABILITY_DOC')
+    if not target:
+        if _complete_run(session.config):
+            target = str(support.DOC)
+        else:
+            target = os.path.join(str(session.config._tmp_path_factory.getbasetemp()), 'reliability.md')
+    failed = session.testsfailed
+    text = report.render(figures, tests=session.testscollected, failed=failed)
+    with open(target, 'w', encoding='utf-8') as fh:
+        fh.write(text)
+    session.config._sigma_doc = target
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    target = getattr(config, '_sigma_doc', None)
+    if target:
+        terminalreporter.write_line('reliability figures written to %s' % target)
+
+
+@pytest.fixture(scope='session')
+def report_run(ansible, emulator, tmp_path_factory):
+    """ONE run of the report role (at -vvvv) over servers holding secrets and Jinja-laden strings.
+
+    Hosts: rel-secrets (licence key; a job with DRM keys, S3 keys and URL passwords whose input is broken, so its
+    error lines carry the input URL), rel-auth (basic auth given as a password in the URL, a header token),
+    rel-untrusted (host name, version, job names and error lines holding Jinja), rel-down (nothing listens; its
+    URL carries a password). Returns (run, report dir, sentinel path, evil string).
+    """
+    base = tmp_path_factory.mktemp('report')
+    sentinel = base / 'templated.sentinel'
+    evil = support.setup_untrusted(emulator, sentinel)
+    for server in ('secrets', 'auth'):
+        emulator.reset(server)
+    emulator.control('secrets', 'PATCH', 'config', {'broken_inputs': ['srt://*']})
+    auth = support.SERVERS['auth']
+    hosts = {
+        'rel-secrets': {'sigma_api_url': emulator.url('secrets')},
+        'rel-auth': {'sigma_api_url': 'http://%s:%s@127.0.0.1:%d' % (auth['auth']['username'], auth['auth']['password'],
+                                                                     auth['port']),
+                     'sigma_headers': {auth['token']['header']: auth['token']['value']}},
+        'rel-untrusted': {'sigma_api_url': emulator.url('untrusted')},
+        'rel-down': {'sigma_api_url': 'http://relops:%s@127.0.0.1:%d' % (support.REPORT_DOWN_PASSWORD, support.DEAD_PORT)},
+    }
+    inventory = {'all': {'hosts': hosts, 'vars': {'ansible_connection': 'local', 'sigma_timeout': 2, 'sigma_retries': 0}}}
+    report_dir = base / 'out'
+    plays = [
+        {'name': 'a job with every kind of secret', 'hosts': 'localhost', 'gather_facts': False,
+         'tasks': [{'name': 'secret job', 'sigma.media_server.sigma_job': dict(support.secret_job(), api_url=emulator.url('secrets'))}]},
+        {'name': 'report', 'hosts': 'all', 'gather_facts': False,
+         'vars': {'sigma_report_dir': str(report_dir), 'sigma_report_name': 'fleet'},
+         'roles': ['sigma.media_server.report']},
+    ]
+    inventory['all']['hosts']['localhost'] = {'ansible_connection': 'local'}
+    plays[1]['hosts'] = 'all:!localhost'
+    run = ansible.playbook(plays, label='report', inventory=inventory, verbosity=4)
+    return run, report_dir, sentinel, evil
