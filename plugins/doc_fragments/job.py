@@ -14,6 +14,9 @@ options:
   name:
     description:
       - The job's unique name on the server.
+      - 1 to 128 characters, ASCII letters, digits and C(.), C(_), C(:), C(@), C(+), C(-), starting with a letter or a
+        digit (C(^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$)); no whitespace, no control character and no C(*), which
+        means "all jobs" to the API. Another name is refused before any request.
     type: str
     required: true
   mode:
@@ -536,6 +539,7 @@ options:
     description:
       - Raw top-level fields merged into the C(start) body last, for fields the API has that the module does not
         model. Keys replace the module's; V(name), V(mode) and V(type) are refused.
+      - A job whose C(start) body (JSON) would exceed 1 MiB is refused before any request, naming the job and the size.
       - An C(_id) set here replaces the configuration digest; then only the fields C(progress) reports are compared
         (a warning says so).
       - Values of secret-looking keys (C(key), C(keyId), C(secretAccessKey), C(password), C(token)...) are masked.

@@ -15,13 +15,12 @@ URL passwords.
 from __future__ import annotations
 
 import copy
+import json
 import re
-
-from urllib.parse import urlsplit, urlunsplit
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.sigma.media_server.plugins.module_utils._ci import MASK, mask_keys
+from ansible_collections.sigma.media_server.plugins.module_utils._ci import MASK, mask_keys, mask_url_passwords
 
 VIDEO_CODECS = ('h264', 'hevc', 'copy')
 AUDIO_CODECS = ('copy', 'aac', 'ac3', 'eac3', 'mp2')
@@ -46,6 +45,12 @@ _VIDEO_ONLY = ('fps', 'pixel_format', 'width', 'height', 'scale_type', 'cbr', 'c
 _AUDIO_ONLY = ('sample_rate', 'channel', 'volume', 'group', 'label')
 _RATE_RE = re.compile(r'^\d+(\.\d+)?[kKmM]?$')
 _VOLUME_RE = re.compile(r'^([+-]?\d+(\.\d+)?dB|loudnorm|\d+(\.\d+)?)$')
+# A job name: 1 to 128 printable ASCII characters, no whitespace, no control character, no `*` (all jobs to
+# progress and stop); it starts with a letter or a digit.
+NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$')
+NAME_RULE = ('1 to 128 characters, letters, digits and . _ : @ + - (ASCII, no whitespace, no control character, '
+             'no *), starting with a letter or a digit')
+MAX_BODY = 1024 * 1024  # bytes of a start body (JSON)
 
 
 def _opt(kind, **kwargs):
@@ -375,8 +380,9 @@ def check_job(job, state='present'):
         parse_gpu(job.get('gpu', -1))
     except (TypeError, ValueError):
         errors.append("gpu must be -1 (CPU), a card index (0 or more) or 'auto', got %r" % (job.get('gpu'),))
-    if not job['name'].strip() or job['name'].strip() == '*':
-        errors.append("name must be a job name, got %r" % job['name'])
+    name_error = check_name(job['name'])
+    if name_error:
+        errors.append(name_error)
     if state == 'absent':
         return errors
     if job.get('input') is None:
@@ -424,6 +430,23 @@ def check_job(job, state='present'):
         if key in (job.get('extra') or {}):
             errors.append('extra.%s is not allowed: %s' % (key, 'set the option %s' % key if key != 'type' else 'the module sends type'))
     return errors
+
+
+def check_name(name):
+    """An error text when `name` is not a valid job name (see NAME_RE), else None."""
+    if isinstance(name, str) and NAME_RE.fullmatch(name):
+        return None
+    shown = repr(name[:40]) + ('... (%d characters)' % len(name) if len(name) > 40 else '')
+    return 'name must be %s, got %s' % (NAME_RULE, shown)
+
+
+def body_size_error(name, body):
+    """An error text when the JSON of the start body `body` exceeds MAX_BODY bytes, else None."""
+    size = len(json.dumps(body, separators=(',', ':'), default=str).encode('utf-8'))
+    if size <= MAX_BODY:
+        return None
+    return ('job %s: the start body is %d bytes (%.1f MB), more than the %d bytes (1 MiB) allowed; '
+            'look for large values in extra, watermarks or inputs' % (name, size, size / 1048576.0, MAX_BODY))
 
 
 def validate_job_item(item, spec, prefix):
@@ -524,39 +547,13 @@ def input_urls(inp):
 # Secrets
 
 
-def _mask_url(text, found):
-    if '@' not in text or '://' not in text:
-        return text
-    try:
-        parts = urlsplit(text)
-        password = parts.password
-    except ValueError:
-        return text
-    if not password:
-        return text
-    found.add(password)
-    userinfo, _at, host = parts.netloc.rpartition('@')
-    user = userinfo.split(':', 1)[0]
-    return urlunsplit((parts.scheme, '%s:%s@%s' % (user, MASK, host), parts.path, parts.query, parts.fragment))
-
-
-def _mask_urls(obj, found):
-    if isinstance(obj, dict):
-        return dict((k, _mask_urls(v, found)) for k, v in obj.items())
-    if isinstance(obj, list):
-        return [_mask_urls(v, found) for v in obj]
-    if isinstance(obj, str):
-        return _mask_url(obj, found)
-    return obj
-
-
 def mask(obj, found=None):
     """A copy of `obj` (job options, an API body, a progress entry) with secrets masked.
 
     Secret values (DRM keys, key servers, S3 keys, URL passwords) are added to `found`.
     """
     found = set() if found is None else found
-    return _mask_urls(mask_keys(obj, SECRET_KEYS, found=found), found)
+    return mask_url_passwords(mask_keys(obj, SECRET_KEYS, found=found), found)
 
 
 def secrets_of(obj):

@@ -6,7 +6,8 @@
 One server, a list of desired jobs: ONE `progress` (of the name, or `*`),
 then a plan per job computed locally, then only the needed `stop`, `start`
 and `update` calls (one `dump` when a start needs GPU placement or a
-capability check).
+capability check), preceded by a second `progress` under the server's write
+lock (see Concurrency below).
 
 Change detection, per job:
 
@@ -26,11 +27,22 @@ Change detection, per job:
 server is stale. A small ledger on the machine that runs the module (one
 JSON file per server, digests only, no secret) remembers the live digest
 applied since the job's last start; see LiveLedger.
+
+Concurrency: the first `progress` is read without a lock; when its plan has
+no write, the run ends there (a no-op costs ONE request). When it needs
+writes (not in check mode), the run takes an exclusive lock on a per-server
+lock file next to the ledger (WriteLock), reads `progress` AGAIN, plans again
+from that fresh answer, sends the writes and releases the lock. So a change
+costs one more `progress`, and runs on one control node (forks, overlapping
+playbooks) serialise their writes per server and see each other's results:
+a job declared by 50 forks is started once. Runs from different control
+nodes do not share the lock.
 """
 
 from __future__ import annotations
 
 import copy
+import errno
 import hashlib
 import json
 import os
@@ -46,7 +58,7 @@ from ansible_collections.sigma.media_server.plugins.module_utils._ci import MASK
 from ansible_collections.sigma.media_server.plugins.module_utils._client import SigmaError
 from ansible_collections.sigma.media_server.plugins.module_utils._dump import normalize_dump
 from ansible_collections.sigma.media_server.plugins.module_utils._job_spec import (
-    check_job, effective_gpu, input_urls, job_argument_spec, mask, secrets_of, to_api, validate_job_item,
+    body_size_error, check_job, effective_gpu, input_urls, job_argument_spec, mask, secrets_of, to_api, validate_job_item,
 )
 from ansible_collections.sigma.media_server.plugins.module_utils._module import SigmaModule
 from ansible_collections.sigma.media_server.plugins.module_utils._progress import normalize_progress
@@ -56,6 +68,8 @@ UNKNOWN = '(not reported by the server; the live-settings digest differs)'
 STALE_LIVE_STATES = ('error', 'finished', 'stopped')
 RUNNING = ('started', 'running')
 STATE_DIR_ENV = 'SIGMA_STATE_DIR'
+LOCK_WAIT_MIN = 120  # seconds; see lock_wait()
+LOCK_POLL = 0.1
 
 
 def control_argument_spec(single):
@@ -350,6 +364,73 @@ def place(job, facts, planned):
 # The ledger of live updates
 
 
+def state_dir(directory=None):
+    """The directory of the ledger and the write locks: `directory`, $SIGMA_STATE_DIR or ~/.cache/sigma.media_server."""
+    return directory or os.environ.get(STATE_DIR_ENV) or os.path.join(os.path.expanduser('~'), '.cache', 'sigma.media_server')
+
+
+def server_key(server_url):
+    """16 hex naming a server's files in the state directory."""
+    return hashlib.sha256(server_url.encode('utf-8')).hexdigest()[:16]
+
+
+def lock_wait(timeout, retries):
+    """Seconds a run waits for a server's write lock: 10 request budgets, at least LOCK_WAIT_MIN (300 s by default)."""
+    return max(LOCK_WAIT_MIN, 10.0 * timeout * (retries + 1))
+
+
+class LockTimeout(Exception):
+    pass
+
+
+class WriteLock(object):
+    """An exclusive fcntl lock on a per-server file in the state directory, taken around a run's writes.
+
+    Runs on one control node (forks, overlapping playbooks) then read
+    progress, decide and write one after the other per server. The wait is
+    bounded: `acquire` polls a non-blocking lock until `wait` seconds have
+    passed and raises LockTimeout. An OSError (directory not writable) is
+    raised to the caller, which goes on without the lock and warns.
+    """
+
+    def __init__(self, server_url, directory=None, wait=LOCK_WAIT_MIN):
+        self.directory = state_dir(directory)
+        self.path = os.path.join(self.directory, 'writes-%s.lock' % server_key(server_url))
+        self.wait = wait
+        self._handle = None
+
+    def acquire(self):
+        os.makedirs(self.directory, mode=0o700, exist_ok=True)
+        handle = open(self.path, 'a')
+        if fcntl is None:  # pragma: no cover - not on POSIX
+            self._handle = handle
+            return
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._handle = handle
+                return
+            except (IOError, OSError) as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    handle.close()
+                    raise
+            if time.monotonic() >= deadline:
+                handle.close()
+                raise LockTimeout('another run on this control node held the write lock %s for more than %g s'
+                                  % (self.path, self.wait))
+            time.sleep(LOCK_POLL)
+
+    def release(self):
+        if self._handle is not None:
+            try:
+                if fcntl is not None:
+                    fcntl.flock(self._handle, fcntl.LOCK_UN)
+            finally:
+                self._handle.close()
+                self._handle = None
+
+
 class LiveLedger(object):
     """The live digest applied by `update` since a job's last start, per server.
 
@@ -364,9 +445,9 @@ class LiveLedger(object):
     """
 
     def __init__(self, server_url, directory=None):
-        directory = directory or os.environ.get(STATE_DIR_ENV) or os.path.join(
-            os.path.expanduser('~'), '.cache', 'sigma.media_server')
-        self.path = os.path.join(directory, 'live-%s.json' % hashlib.sha256(server_url.encode('utf-8')).hexdigest()[:16])
+        self.directory = state_dir(directory)
+        self.key = server_key(server_url)
+        self.path = os.path.join(self.directory, 'live-%s.json' % self.key)
         self._data = None
         self._changes = {}
         self.error = None
@@ -464,7 +545,12 @@ def load_jobs(module, items, spec, prefix):
         names.setdefault(params['name'], n)
         module.no_log_values.update(secrets_of(params))
         if not errors:
-            jobs.append(Job(params, spec, params['state'], params['force']))
+            job = Job(params, spec, params['state'], params['force'])
+            too_big = body_size_error(job.name, job.start_body())
+            if too_big:
+                errors.append(label + too_big)
+            else:
+                jobs.append(job)
     if errors:
         module.fail_json(msg='invalid job specification: %s' % '; '.join(errors), errors=errors, changed=False)
     return jobs
@@ -473,12 +559,13 @@ def load_jobs(module, items, spec, prefix):
 class Engine(object):
     """Reconcile desired jobs with one server."""
 
-    def __init__(self, module, client, ledger=None, single=False):
+    def __init__(self, module, client, ledger=None, single=False, lock=None):
         self.module = module
         self.client = client
         self.single = single  # sigma_job: progress of one name, results in the single-job shape
         self.check = module.check_mode
         self.ledger = ledger or LiveLedger(client.display_url)
+        self.lock = lock or WriteLock(client.display_url, self.ledger.directory)
         self.written = False
         self.sent = []
 
@@ -500,6 +587,37 @@ class Engine(object):
             self.module.fail_sigma(err, changed=self.written)
 
     def reconcile(self, jobs, exclusive=False):
+        """Read, plan, and when something must change, read and plan again under the server's write lock, then write."""
+        plans = self.plan(jobs, exclusive)
+        if not self.check and any(p.action != 'none' for p in plans):
+            locked = self.take_lock()
+            try:
+                plans = self.plan(jobs, exclusive)  # what another run changed meanwhile is seen now
+                self.execute(plans)
+            finally:
+                if locked:
+                    self.lock.release()
+        else:
+            self.execute(plans)
+        return plans
+
+    def take_lock(self):
+        """Take the write lock; True when held. Fails after the bounded wait; warns and goes on when it cannot be made."""
+        try:
+            self.lock.acquire()
+            return True
+        except LockTimeout as exc:
+            self.module.fail_json(msg='%s: nothing was changed: %s; runs on one control node change the jobs of a server '
+                                      'one after the other' % (self.client.display_url, exc),
+                                  lock_file=self.lock.path, changed=False)
+        except (IOError, OSError) as exc:
+            cause = os.strerror(exc.errno) if exc.errno else exc
+            self.module.warn('%s: could not take the write lock %s (%s); going on without it, so concurrent runs on this '
+                             'control node are not serialised' % (self.client.display_url, self.lock.path, cause))
+        return False
+
+    def plan(self, jobs, exclusive):
+        """One progress, then a plan per job (and a stop per unnamed job with `exclusive`)."""
         entries = self.progress(jobs[0].name if self.single else '*')
         plans = []
         for job in jobs:
@@ -516,6 +634,10 @@ class Engine(object):
                 plan.before = {'state': 'present', 'config': progress_config(entries[name])}
                 plan.after = {'state': 'absent'}
                 plans.append(plan)
+        return plans
+
+    def execute(self, plans):
+        """Warn about blind jobs, place the starts, send the writes."""
         blind = [p.name for p in plans if p.blind]
         if blind:
             self.module.warn('%s: job(s) %s carry no digest in _id (the server echoes it empty, or _id is set through extra); '
@@ -524,7 +646,6 @@ class Engine(object):
                              % (self.client.display_url, ', '.join(blind[:10]) + (' and %d more' % (len(blind) - 10) if len(blind) > 10 else '')))
         self.placements(plans)
         self.apply(plans)
-        return plans
 
     def placements(self, plans):
         starting = [p for p in plans if p.starts and p.job.gpu != -1]
@@ -651,7 +772,10 @@ def run(module, items, single):
         jobs = load_jobs(module, items, job_spec_with_control(False), 'jobs')
     if p['wait'] and (p['wait_timeout'] <= 0 or p['wait_interval'] <= 0):
         module.fail_json(msg='wait_timeout and wait_interval must be greater than 0')
-    engine = Engine(module, module.client, single=single)
+    client = module.client
+    ledger = LiveLedger(client.display_url)
+    engine = Engine(module, client, ledger, single=single,
+                    lock=WriteLock(client.display_url, ledger.directory, lock_wait(p['timeout'], p['retries'])))
     plans = engine.reconcile(jobs, exclusive=not single and p['exclusive'])
     engine.refresh(plans, p['wait'], p['wait_timeout'], p['wait_interval'])
     module.exit_json(**engine.output(plans))

@@ -17,7 +17,9 @@ description:
     profile, HDR only with hevc and a 10-bit pixel format, C(rc) and GPU presets only on a GPU, every documented
     range); each error names its field path, for example C(targets[1].select[0]). A refused specification sends
     no request at all.
-  - A run that changes nothing sends exactly one request, C(progress) of the job's name.
+  - A run that changes nothing sends exactly one request, C(progress) of the job's name. A run that changes the job
+    reads C(progress) again under the server's write lock before writing (see the notes), then once more after
+    writing, for example C(progress), C(progress), C(dump), C(start), C(progress) for a new job on a GPU.
   - To manage many jobs of one server in one task, use M(sigma.media_server.sigma_jobs), the same engine with one
     C(progress) for all of them.
 author:
@@ -95,6 +97,15 @@ notes:
     RV(job), RV(diff) and RV(actions) and hidden from all output.
   - Failures (server unreachable, timeout, HTTP error, C(ec) not 0) make the module fail with a message naming the
     server, the function and the job, and C(changed) tells whether anything was sent before.
+  - B(Concurrent runs.) When a change is needed (not in check mode), the module takes an exclusive lock on a
+    per-server file in E(SIGMA_STATE_DIR) (the directory of the ledger, created with mode 0700), reads C(progress)
+    again, decides again from that answer, sends its writes and releases the lock. So concurrent runs from one
+    control node (forks of one play, overlapping playbooks, M(sigma.media_server.sigma_job) and
+    M(sigma.media_server.sigma_jobs) alike) change the jobs of one server one after the other and see each other's
+    results, and a job declared by many hosts is started once. Runs from two different control nodes are not
+    serialised. A run waits at most 10 x O(timeout) x (O(retries) + 1) seconds for the lock (at least 120, 300 with the
+    defaults), then fails naming the server and the lock file, with nothing changed. When the lock file cannot be
+    created, the module warns and goes on without it. A run that changes nothing takes no lock.
 seealso:
   - module: sigma.media_server.sigma_jobs
   - module: sigma.media_server.sigma_info

@@ -13,7 +13,8 @@ description:
   - Makes a list of jobs of one server match their configurations, with the engine of
     M(sigma.media_server.sigma_job), one C(progress) request for every job (C(name=*)), then only the needed
     C(stop), C(start) and C(update) calls (and one C(dump) when a start needs GPU placement or a capability check).
-  - A run that changes nothing sends exactly one request.
+  - A run that changes nothing sends exactly one request. A run that changes something reads C(progress) again under
+    the server's write lock before writing and once more after writing, so three C(progress) in all.
   - Every item of O(jobs) is checked before any request, with the same rules as sigma_job; each error names the
     item and the field path, for example C(jobs[3].targets[1].select[0]). One refused item refuses the whole task.
   - With O(exclusive=true), jobs on the server that O(jobs) does not name are stopped.
@@ -73,6 +74,9 @@ notes:
     (C(changed) says so) and the later ones were not sent.
   - GPU placement with C(gpu=auto) counts the jobs this task already placed, so a lineup spreads over the cards.
     When a job fits no card, nothing is started.
+  - Concurrent runs from one control node (forks, overlapping playbooks) are serialised per server by a lock file in
+    E(SIGMA_STATE_DIR); runs from two different control nodes are not. See the notes of
+    M(sigma.media_server.sigma_job).
 seealso:
   - module: sigma.media_server.sigma_job
   - module: sigma.media_server.sigma_info

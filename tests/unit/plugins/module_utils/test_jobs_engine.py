@@ -8,6 +8,8 @@ from __future__ import annotations
 import copy
 import json
 import os
+import threading
+import time
 
 import pytest
 
@@ -17,7 +19,7 @@ from ansible_collections.sigma.media_server.plugins.module_utils._client import 
 from ansible_collections.sigma.media_server.plugins.module_utils._dump import normalize_dump
 from ansible_collections.sigma.media_server.plugins.module_utils._job_spec import job_argument_spec
 from ansible_collections.sigma.media_server.plugins.module_utils._jobs import (
-    Engine, Job, LiveLedger, PlacementError, digest, place, plan_job, split_live,
+    Engine, Job, LiveLedger, PlacementError, WriteLock, digest, lock_wait, place, plan_job, split_live,
 )
 from ansible_collections.sigma.media_server.plugins.module_utils._progress import normalize_progress_entry
 
@@ -391,7 +393,8 @@ def run(client, jobs, tmp_path, check=False, exclusive=False, single=False):
 def test_engine_noop_sends_one_request(tmp_path):
     client = FakeClient()
     result, _m = run(client, [job()], tmp_path, single=True)
-    assert result['changed'] and client.functions() == ['progress', 'dump', 'start', 'progress']
+    # a change: progress, progress again under the write lock, dump (placement), start, progress after writing
+    assert result['changed'] and client.functions() == ['progress', 'progress', 'dump', 'start', 'progress']
     client.calls = []
     result, _m = run(client, [job()], tmp_path, single=True)
     assert not result['changed'] and client.calls == [('progress', 'ch1')]
@@ -457,7 +460,7 @@ def test_engine_many_jobs_one_progress_and_spread(tmp_path):
     client = FakeClient(gpus=('Tesla T4',) * 4)
     jobs = [job(name='ch%03d' % i, targets__0__url='/d/%d' % i, targets__1__url='/e/%d' % i) for i in range(100)]
     result, _m = run(client, jobs, tmp_path)
-    assert client.functions().count('progress') == 2 and client.functions().count('dump') == 1
+    assert client.functions().count('progress') == 3 and client.functions().count('dump') == 1
     assert sorted(j['gpu'] for j in result['jobs']).count(0) == 25
     client.calls = []
     result, _m = run(client, jobs, tmp_path)
@@ -511,3 +514,121 @@ def test_engine_wait_times_out_with_the_last_entry(tmp_path):
     assert 'timed out' in result['msg'] and result['job']['state'] == 'started' and result['action'] == 'start'
     assert result['changed'] is True
     assert json.dumps(result).count('K3Y') == 0
+
+
+# ------------------------------------------------------------------------------------------ the write lock
+
+
+class RacingClient(FakeClient):
+    """Another run starts `racer` right after this run's first progress (the read-decide-start window)."""
+
+    def __init__(self, racer, **kwargs):
+        super(RacingClient, self).__init__(**kwargs)
+        self.racer = racer
+
+    def progress(self, name='*', mode=None):
+        answer = super(RacingClient, self).progress(name, mode)
+        if self.racer is not None:
+            body, self.racer = self.racer, None
+            self.clock += 1
+            self.jobs[body['name']] = {'config': copy.deepcopy(body), 'at': self.clock}
+        return answer
+
+
+def test_engine_replans_under_the_lock_and_does_not_start_twice(tmp_path):
+    j = job(gpu=-1)
+    client = RacingClient(j.start_body(-1))
+    result, _m = run(client, [j], tmp_path, single=True)
+    assert client.functions() == ['progress', 'progress'] and client.writes() == []
+    assert not result['changed'] and result['jobs'][0]['action'] == 'none'
+    # a lineup: only the job nobody else started is started
+    client = RacingClient(j.start_body(-1))
+    result, _m = run(client, [j, job(name='own', gpu=-1, targets__0__url='/o', targets__1__url='/p')], tmp_path)
+    assert [c[1] for c in client.writes()] == ['own']
+    assert [x['action'] for x in result['jobs']] == ['none', 'start']
+
+
+def test_engine_noop_takes_no_lock(tmp_path):
+    client = FakeClient()
+    run(client, [job(gpu=-1)], tmp_path)
+    holder = WriteLock(client.display_url, str(tmp_path), 0)
+    holder.acquire()
+    try:
+        client.calls = []
+        result, _m = run(client, [job(gpu=-1)], tmp_path)  # would time out if it waited for the lock
+        assert not result['changed'] and client.calls == [('progress', '*')]
+    finally:
+        holder.release()
+
+
+def test_engine_waits_for_the_lock_and_sees_the_other_runs_result(tmp_path):
+    client = FakeClient()
+    j = job(gpu=-1)
+    holder = WriteLock(client.display_url, str(tmp_path), 0)
+    holder.acquire()
+    out = {}
+
+    def second():
+        out['result'] = run(client, [j], tmp_path, single=True)[0]
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while client.functions().count('progress') < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)
+    assert client.functions() == ['progress']  # planned a start, now waiting for the lock
+    client.start(j.start_body(-1))  # the run holding the lock starts the job
+    holder.release()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert [c[0] for c in client.writes()] == ['start'] and client.functions() == ['progress', 'start', 'progress']
+    assert not out['result']['changed']
+
+
+def test_engine_lock_wait_is_bounded_and_names_server_and_file(tmp_path):
+    client = FakeClient()
+    holder = WriteLock(client.display_url, str(tmp_path), 0)
+    holder.acquire()
+    try:
+        engine = Engine(FakeModule(), client, LiveLedger(client.display_url, str(tmp_path)),
+                        lock=WriteLock(client.display_url, str(tmp_path), 0.3))
+        started = time.monotonic()
+        with pytest.raises(Failed) as exc:
+            engine.reconcile([job(gpu=-1)])
+        assert time.monotonic() - started < 3
+    finally:
+        holder.release()
+    result = exc.value.args[0]
+    assert client.display_url in result['msg'] and holder.path in result['msg'] and '0.3 s' in result['msg']
+    assert result['changed'] is False and result['lock_file'] == holder.path
+    assert client.writes() == [] and client.functions() == ['progress']
+
+
+def test_write_lock_file_is_per_server_in_a_private_state_dir(tmp_path):
+    state = tmp_path / 'state'
+    a, b = WriteLock('http://a:9999', str(state), 0), WriteLock('http://b:9999', str(state), 0)
+    a.acquire()
+    b.acquire()  # another server: not blocked
+    a.release()
+    b.release()
+    assert a.path != b.path and os.path.dirname(a.path) == str(state)
+    assert oct(os.stat(str(state)).st_mode & 0o777) == oct(0o700)
+    assert os.path.dirname(a.path) == os.path.dirname(LiveLedger('http://a:9999', str(state)).path)
+
+
+def test_engine_goes_on_with_a_warning_when_the_lock_cannot_be_made(tmp_path):
+    blocker = tmp_path / 'file'
+    blocker.write_text('x')
+    client = FakeClient()
+    module = FakeModule()
+    engine = Engine(module, client, LiveLedger(client.display_url, str(blocker / 'sub')))
+    engine.reconcile([job(gpu=-1)])
+    assert [c[0] for c in client.writes()] == ['start']
+    assert any('could not take the write lock' in w and client.display_url in w for w in module.warnings)
+
+
+def test_lock_wait_budget():
+    assert lock_wait(10, 2) == 300
+    assert lock_wait(1, 0) == 120
+    assert lock_wait(30, 3) == 1200

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
@@ -13,7 +14,8 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.sigma.media_server.plugins.module_utils._ci import MASK
 from ansible_collections.sigma.media_server.plugins.module_utils._job_spec import (
-    camel, check_job, job_argument_spec, mask, parse_gpu, secrets_of, to_api, validate_job_item,
+    MAX_BODY, body_size_error, camel, check_job, check_name, job_argument_spec, mask, parse_gpu, secrets_of, to_api,
+    validate_job_item,
 )
 
 SPEC = job_argument_spec()
@@ -167,7 +169,7 @@ RULES = [
     ('input without main', _set(['input'], {'backup': 'udp://b'}), 'input.main must be a non-empty URL string'),
     ('input unknown key', _set(['input'], {'main': 'udp://a', 'third': 'udp://c'}), 'input has unknown keys third'),
     ('input of a number', _set(['input'], 5), 'input must be a URL, a list of URLs or {main, backup}'),
-    ('name *', _set(['name'], '*'), "name must be a job name, got '*'"),
+    ('name *', _set(['name'], '*'), "name must be 1 to 128 characters, letters, digits and . _ : @ + -"),
     ('extra name', _set(['extra'], {'name': 'x'}), 'extra.name is not allowed: set the option name'),
     ('extra type', _set(['extra'], {'type': 'stop'}), 'extra.type is not allowed'),
 ]
@@ -282,3 +284,39 @@ def test_validate_job_item_prefixes_errors_and_collects_no_log_values():
     assert params is None and errors == ['jobs[0] must be a dictionary of job options, got \'str\'']
     params, errors, _no_log = validate_job_item({'name': 'a', 'profiles': [{'id': 'v', 'bogus': 1}]}, spec, 'jobs[1]')
     assert any('bogus' in e for e in errors)
+
+
+@pytest.mark.parametrize('name', ['vtv3', 'a', 'ch-1.hd_2:main@site+x', '0x100', 'n' * 128])
+def test_valid_names(name):
+    assert check_name(name) is None
+    assert check_job(validated(dict(RAW, name=name))) == []
+
+
+@pytest.mark.parametrize('name', [
+    u'k\u00eanh-truy\u1ec1n-h\u00ecnh-\u2713', 'rel\nbad\tname', 'n' * 129, 'n' * 5000, '', ' ', 'a b', '*', 'ch*',
+    'ch1\n', '-lead', '.hidden', 'a/b', 'caf\u00e9', 'x\x00y', 'tab\t',
+])
+def test_bad_names_are_refused_naming_the_field(name):
+    error = check_name(name)
+    assert error and error.startswith('name must be 1 to 128 characters'), error
+    assert len(error) < 300  # a 5000-character name is not echoed whole
+    assert check_job(validated(dict(RAW, name=name)), 'present') == [error]
+    assert check_job(validated({'name': name}), 'absent') == [error]  # stop by name too
+
+
+def test_body_size_limit():
+    body = to_api(validated())
+    assert body_size_error('vtv3', body) is None
+    body['extra'] = ''
+    body['extra'] = 'x' * (MAX_BODY - len(json.dumps(body, separators=(',', ':'))) + 1)
+    size = len(json.dumps(body, separators=(',', ':')))
+    error = body_size_error('vtv3', body)
+    assert size == MAX_BODY + 1 and error.startswith('job vtv3: the start body is %d bytes' % size), error
+    body['extra'] = body['extra'][:-1]
+    assert body_size_error('vtv3', body) is None  # exactly 1 MiB is allowed
+    big = to_api(validated(dict(RAW, extra={'comment': 'x' * (5 * 1024 * 1024)})))
+    error = body_size_error('vtv3', big)
+    assert 'job vtv3' in error and '(5.0 MB)' in error and 'more than the 1048576 bytes (1 MiB)' in error
+    # counted in bytes of UTF-8, not characters
+    wide = to_api(validated(dict(RAW, extra={'comment': u'\u2713' * (MAX_BODY // 3 + 10)})))
+    assert body_size_error('vtv3', wide)

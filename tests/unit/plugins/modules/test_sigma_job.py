@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -72,9 +73,12 @@ def one_job(**extra):
     return job
 
 
-def test_sigma_job_creates_then_noop_with_one_request(server, capsys):
+def test_sigma_job_creates_then_noop_with_one_request(server, capsys, tmp_path):
     result, _out = run(sigma_job, one_job(), capsys)
     assert result['changed'] and result['action'] == 'start' and result['job']['state'] == 'started'
+    # a change reads progress again under the server's write lock (a file in the state dir), then writes
+    assert [c[0] for c in server.calls] == ['progress', 'progress', 'start', 'progress']
+    assert [f for f in os.listdir(str(tmp_path)) if f.startswith('writes-') and f.endswith('.lock')]
     server.calls = []
     result, _out = run(sigma_job, one_job(), capsys)
     assert not result['changed'] and server.calls == [('progress', 'ch1')]
@@ -147,3 +151,24 @@ def test_sigma_jobs_refused_by_ansible_itself_hides_secrets(server, capsys):
     assert result['failed'] and server.calls == []
     for secret in SECRETS:
         assert secret not in out, secret
+
+
+@pytest.mark.parametrize('name', [u'k\u00eanh-truy\u1ec1n-h\u00ecnh-\u2713', 'rel\nbad\tname', 'n' * 5000, '*'])
+def test_bad_names_are_refused_before_any_request(server, capsys, name):
+    result, _out = run(sigma_job, one_job(name=name), capsys)
+    assert result['failed'] and server.calls == [] and not result['changed']
+    assert 'name must be 1 to 128 characters' in result['msg']
+    result, _out = run(sigma_job, {'name': name, 'state': 'absent'}, capsys)
+    assert result['failed'] and server.calls == [] and 'name must be' in result['msg']
+    result, _out = run(sigma_jobs, {'jobs': [one_job(), one_job(name=name)]}, capsys)
+    assert result['failed'] and server.calls == [] and 'jobs[1] (' in result['msg'] and 'name must be' in result['msg']
+
+
+def test_a_start_body_over_1_mib_is_refused_before_any_request(server, capsys):
+    big = one_job(extra={'comment': 'x' * (5 * 1024 * 1024)})
+    result, out = run(sigma_job, big, capsys)
+    assert result['failed'] and server.calls == [] and not result['changed']
+    assert 'job ch1: the start body is' in result['msg'] and '(5.0 MB)' in result['msg']
+    assert 'more than the 1048576 bytes (1 MiB) allowed' in result['msg']
+    result, _out = run(sigma_jobs, {'jobs': [one_job(name='ok'), dict(big, name='big')]}, capsys)
+    assert result['failed'] and server.calls == [] and 'jobs[1] (big): job big: the start body is' in result['msg']
