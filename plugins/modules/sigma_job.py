@@ -90,7 +90,8 @@ notes:
     small JSON file per server under E(SIGMA_STATE_DIR) (default C(~/.cache/sigma.media_server)) on the machine that
     runs it, valid while the job keeps the same C(_id) and start time; it holds digests only, no secret. With the
     record, the next run is a no-op. Without it (another machine, a fresh container) the next run sends the same
-    C(update) calls once more (changed, still no restart) and records them.
+    C(update) calls once more (changed, still no restart) and records them. In AWX / Automation Platform, whose
+    execution environments start empty, point E(SIGMA_STATE_DIR) at a persistent volume to keep the record.
   - When the server echoes C(_id) empty, or O(extra) sets C(_id), only the reported fields are compared and the
     module warns that other changes cannot be seen; use O(force) or O(state=restarted) to apply them.
   - Secrets (DRM keys, key URIs and key servers, S3 keys given through O(extra), passwords in URLs) are masked in
