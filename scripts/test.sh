@@ -14,6 +14,7 @@
 #                running as root; the destructive role_server target runs as root
 #                unless SIGMA_TEST_DESTRUCTIVE=0)
 #   reliability  tests/reliability: faults, bad input, concurrency, secrets, TLS
+#   bench-quick  bench/run.py --quick: every benchmark at a small size, request counts checked
 #   lint         ansible-lint --profile production --offline
 #   docs         antsibull-docs lint-collection-docs --plugin-docs
 #   changelog    antsibull-changelog lint
@@ -30,7 +31,7 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ALL_STEPS=(emulator sanity-2.19 sanity-2.21 units integration reliability lint docs changelog galaxy ee)
+ALL_STEPS=(emulator sanity-2.19 sanity-2.21 units integration reliability bench-quick lint docs changelog galaxy ee)
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=("${ALL_STEPS[@]}")
 for s in "${steps[@]}"; do
@@ -235,6 +236,11 @@ step_reliability() {
   # the figures go to a scratch file: a test run does not rewrite docs/reliability.md
   SIGMA_RELIABILITY_DOC="$WORK/reliability.md" "$VENV/bin/python" -m pytest tests/reliability -q -p no:cacheprovider
   note "figures: $WORK/reliability.md (regenerate docs/reliability.md with: .venv/bin/python -m pytest tests/reliability)"
+}
+
+step_bench_quick() {
+  [ -f "$ROOT/bench/run.py" ] || skip "bench/run.py does not exist"
+  bash "$ROOT/scripts/bench.sh" --quick
 }
 
 step_lint() {

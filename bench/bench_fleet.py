@@ -1,0 +1,68 @@
+# Copyright: Contributors to the sigma.media_server collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark 4: a fleet of S emulated servers with J jobs each, applied by the jobs role with forks 10.
+
+The inventory is the sigma inventory plugin over the fleet (no cache, so every run also sends one `dump` per
+server); the lineup comes from group_vars/all next to it. The playbook runs the role
+sigma.media_server.jobs on every host: converge (empty servers), then a re-run with nothing to change.
+"""
+
+from __future__ import annotations
+
+import json
+
+from _harness import Emulator, ansible_bin, count_by, fleet_file, log, port, run
+from bench_lineup import lineup
+
+FORKS = 10
+RUNS = ('converge', 'no-op')
+
+
+def bench(ws, quick, checks):
+    servers, jobs = (5, 4) if quick else (100, 20)
+    path = fleet_file(ws, 'fleet', servers, port('fleet'))
+    rows = []
+    with Emulator(ws, 'fleet', ['--fleet', path]) as emu:
+        ws.dir('fleet-inventory', fresh=True)
+        inventory = ws.file('fleet-inventory/fleet.sigma.yml', json.dumps({
+            'plugin': 'sigma.media_server.sigma',
+            'servers': [emu.url(i) for i in range(servers)],
+            'compose': {'ansible_connection': "'local'"},
+        }, indent=1))
+        ws.file('fleet-inventory/group_vars/all.json', {'sigma_jobs': lineup(jobs)})
+        book = ws.file('fleet.yml', json.dumps([{
+            'name': 'fleet lineup', 'hosts': 'all', 'gather_facts': False,
+            'roles': [{'role': 'sigma.media_server.jobs'}]}], indent=1))
+        for run_name in RUNS:
+            mark = emu.log.mark()
+            result = run(ws, [ansible_bin('ansible-playbook'), '-i', inventory, '-f', FORKS, book])
+            entries = emu.log.since(mark)
+            functions = count_by(entries, 'function')
+            applied = [t for t in result.tasks if t['action'].endswith('sigma_jobs')]
+            hosts = applied[-1]['hosts'] if applied else {}
+            states = [emu.state(i) for i in range(servers)]
+            row = {
+                'run': run_name, 'servers': servers, 'jobs': jobs, 'wall': result.wall, 'cpu': result.cpu,
+                'requests': len(entries), 'functions': functions,
+                'hosts_changed': sum(bool(h.get('changed')) for h in hosts.values()),
+                'hosts_ok': sum(h.get('status') == 'ok' for h in hosts.values()),
+                'jobs_running': sum(len(s['jobs']) for s in states),
+                'restarts': sum(j['restarts'] for s in states for j in s['jobs'].values()),
+            }
+            rows.append(row)
+            label = 'fleet %s' % run_name
+            checks.equal('%s: hosts that applied the lineup' % label, row['hosts_ok'], servers)
+            checks.equal('%s: jobs on the fleet' % label, row['jobs_running'], servers * jobs)
+            checks.equal('%s: job restarts' % label, row['restarts'], 0)
+            if run_name == 'converge':
+                checks.equal('%s: start requests' % label, functions.get('start', 0), servers * jobs)
+                checks.equal('%s: stop and update requests' % label,
+                             functions.get('stop', 0) + functions.get('update', 0), 0)
+                checks.equal('%s: hosts changed' % label, row['hosts_changed'], servers)
+            else:
+                checks.equal('%s: requests' % label, functions, {'dump': servers, 'progress': servers})
+                checks.equal('%s: hosts changed' % label, row['hosts_changed'], 0)
+            log('  fleet %-8s wall %6.2f s  cpu %6.2f s  requests %5d %s  changed hosts %d'
+                % (run_name, row['wall'], row['cpu'], row['requests'], json.dumps(functions, sort_keys=True),
+                   row['hosts_changed']))
+    return {'servers': servers, 'jobs': jobs, 'forks': FORKS, 'rows': rows}

@@ -1,0 +1,92 @@
+# Copyright: Contributors to the sigma.media_server collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark 2: the cost of a no-op sigma_job task against a bare ansible.builtin.uri task.
+
+One emulated server holds one running job. One playbook runs, after a setup task that creates the job and
+one warm-up task of each kind, N pairs of tasks in alternating order (sigma_job then uri, uri then sigma_job,
+...): sigma_job with the job's unchanged configuration, and uri POSTing the same single `progress` request.
+The timing callback gives each task's wall time and the request-log offsets around it, so requests are
+counted per task.
+"""
+
+from __future__ import annotations
+
+import json
+
+from _harness import Emulator, ansible_bin, fleet_file, log, median, port, run
+
+JOB = 'bench-noop'
+
+
+def job_spec():
+    """The job, in sigma_job's options."""
+    return {
+        'name': JOB, 'mode': 'live', 'gpu': -1,
+        'input': 'udp://239.1.1.1:1234',
+        'profiles': [
+            {'id': '0x100', 'type': 'video', 'codec': 'h264', 'width': 1280, 'height': 720, 'bitrate': '2500k'},
+            {'id': '0x101', 'type': 'audio', 'codec': 'aac', 'bitrate': '128k'},
+        ],
+        'targets': [{'format': 'hls', 'url': '/data/mediahub/%s' % JOB, 'select': ['0x100', '0x101']}],
+    }
+
+
+def playbook(url, runs):
+    sigma_job = dict(job_spec(), api_url=url)
+    uri = {'url': url + '/', 'method': 'POST', 'body_format': 'json',
+           'body': {'type': 'progress', 'name': JOB}, 'status_code': 200}
+    tasks = [
+        {'name': 'setup: create the job', 'sigma.media_server.sigma_job': sigma_job},
+        {'name': 'warmup sigma_job', 'sigma.media_server.sigma_job': sigma_job},
+        {'name': 'warmup uri', 'ansible.builtin.uri': uri},
+    ]
+    for i in range(runs):
+        pair = [
+            {'name': 'run %d sigma_job' % i, 'sigma.media_server.sigma_job': sigma_job},
+            {'name': 'run %d uri' % i, 'ansible.builtin.uri': uri},
+        ]
+        tasks.extend(pair if i % 2 == 0 else pair[::-1])
+    return [{'name': 'no-op task cost', 'hosts': 'localhost', 'connection': 'local', 'gather_facts': False,
+             'tasks': tasks}]
+
+
+def bench(ws, quick, checks):
+    runs = 5 if quick else 50
+    path = fleet_file(ws, 'noop', 1, port('noop'))
+    with Emulator(ws, 'noop', ['--fleet', path]) as emu:
+        book = ws.file('noop.yml', json.dumps(playbook(emu.url(0), runs), indent=1))
+        result = run(ws, [ansible_bin('ansible-playbook'), '-i', 'localhost,', book],
+                     env={'BENCH_REQUEST_LOG': str(emu.log.path)})
+        state = emu.state(0)
+        samples = {'sigma_job': [], 'uri': []}
+        for task in result.tasks:
+            if not task['name'].startswith('run '):
+                continue
+            kind = task['name'].rsplit(' ', 1)[1]
+            host = task['hosts'].get('localhost', {})
+            entries = emu.log.since(task['log_start'], task['log_end'])
+            samples[kind].append({
+                'wall': task['end'] - task['start'], 'requests': len(entries), 'changed': host.get('changed'),
+                'status': host.get('status'), 'bodies': [json.dumps(e.get('body'), sort_keys=True) for e in entries],
+            })
+    out = {'runs': runs, 'playbook_wall': result.wall, 'playbook_cpu': result.cpu}
+    for kind, rows in samples.items():
+        checks.equal('noop: %s tasks measured' % kind, len(rows), runs)
+        checks.equal('noop: %s tasks that failed' % kind, sum(r['status'] != 'ok' for r in rows), 0)
+        checks.equal('noop: %s requests per task (every task)' % kind,
+                     sorted(set(r['requests'] for r in rows)), [1])
+        walls = [r['wall'] for r in rows]
+        out[kind] = {'median': median(walls), 'mean': sum(walls) / max(1, len(walls)),
+                     'min': min(walls, default=float('nan')), 'max': max(walls, default=float('nan')),
+                     'requests': sum(r['requests'] for r in rows), 'tasks': len(rows),
+                     'changed': sum(bool(r['changed']) for r in rows)}
+    checks.equal('noop: sigma_job tasks reported changed', out['sigma_job']['changed'], 0)
+    bodies = set(b for r in samples['sigma_job'] + samples['uri'] for b in r['bodies'])
+    checks.equal('noop: distinct request bodies (sigma_job and uri send the same)', len(bodies), 1)
+    checks.equal('noop: restarts of the job', state['jobs'].get(JOB, {}).get('restarts'), 0)
+    out['ratio_median'] = out['sigma_job']['median'] / out['uri']['median']
+    out['ratio_mean'] = out['sigma_job']['mean'] / out['uri']['mean']
+    out['body'] = sorted(bodies)[0] if len(bodies) == 1 else ' | '.join(sorted(bodies))
+    log('  noop: sigma_job median %.3f s, uri median %.3f s, ratio %.2f (mean ratio %.2f)'
+        % (out['sigma_job']['median'], out['uri']['median'], out['ratio_median'], out['ratio_mean']))
+    return out

@@ -1,0 +1,362 @@
+# Copyright: Contributors to the sigma.media_server collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Markdown tables, the reading of the results, and the inventory plot, from the results of bench/run.py."""
+
+from __future__ import annotations
+
+import os
+
+TITLE = {
+    'inventory': '1. Inventory: `ansible-inventory --list` over an emulated fleet',
+    'noop': '2. No-op task cost: `sigma_job` against `ansible.builtin.uri`',
+    'lineup': '3. Lineup: many jobs on one server',
+    'fleet': '4. Fleet: the jobs role over many servers',
+}
+
+
+def table(header, rows, align=None):
+    align = align or ['---'] + ['--:'] * (len(header) - 1)
+    out = ['| ' + ' | '.join(header) + ' |', '| ' + ' | '.join(align) + ' |']
+    out += ['| ' + ' | '.join(str(c) for c in row) + ' |' for row in rows]
+    return '\n'.join(out)
+
+
+def s(x, digits=2):
+    return '%.*f' % (digits, x)
+
+
+def ratio(a, b):
+    return a / b if b else float('nan')
+
+
+def functions(counts):
+    return ', '.join('%s %d' % (k, v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))) or '-'
+
+
+# ----------------------------------------------------------------------------- inventory
+
+def _inv_index(rows):
+    return dict(((r['protocol'], r['latency_ms'], r['servers'], r['mode']), r) for r in rows)
+
+
+def inventory_md(res, plot_name=None):
+    rows = res['rows']
+    idx = _inv_index(rows)
+    p = res['plan']
+    out = [
+        'Modes, measured side by side in the same run (each cell the median of its repetitions, `reps`):',
+        '**cold**: cache enabled but empty, default pool (`max_workers: 32`); **warm**: the same again, the cache '
+        'filled; **serial**: no cache, `max_workers: 1`. Wall is the whole `ansible-inventory --list` process '
+        '(Python and Ansible start-up included); CPU is the controller\'s user+system time (the emulator runs in '
+        'another process and is not counted); requests are counted in the emulator\'s request log.',
+        '',
+    ]
+    header = ['servers', 'mode', 'reps', 'wall s', 'CPU s', 'CPU ms / server', 'requests', 'serial / this (wall)']
+    for proto in p['protocols']:
+        for latency in p['latencies']:
+            body = []
+            for size in p['sizes']:
+                serial = idx.get((proto, latency, size, 'serial'))
+                for mode in ('cold', 'warm', 'serial'):
+                    r = idx.get((proto, latency, size, mode))
+                    if r is None:
+                        continue
+                    body.append([size, mode, r['reps'], s(r['wall']), s(r['cpu']), s(r['cpu_per_server_ms'], 1),
+                                 r['requests'], s(ratio(serial['wall'], r['wall'])) + 'x' if serial else '-'])
+            out += ['**%s, %d ms latency**' % (proto, latency), '',
+                    table(header, body, ['--:', '---'] + ['--:'] * 6), '']
+    if plot_name:
+        out += ['![inventory wall time against fleet size](%s)' % plot_name, '']
+    return '\n'.join(out)
+
+
+def inventory_reading(res):
+    idx = _inv_index(res['rows'])
+    p = res['plan']
+    big, lat, low = max(p['sizes']), max(p['latencies']), min(p['latencies'])
+    lines = []
+    for proto in p['protocols']:
+        cold, warm, serial = (idx.get((proto, lat, big, m)) for m in ('cold', 'warm', 'serial'))
+        if cold and serial and warm:
+            lines.append(
+                '- Inventory, %s, %d servers, %d ms: the serial baseline takes **%sx** the wall time of the parallel '
+                'cold run (%s s against %s s); the warm cache sends %d requests (cold: %d) and takes %s s.'
+                % (proto, big, lat, s(ratio(serial['wall'], cold['wall']), 1), s(serial['wall']), s(cold['wall']),
+                   warm['requests'], cold['requests'], s(warm['wall'])))
+    for proto in p['protocols']:
+        cold, serial = idx.get((proto, low, big, 'cold')), idx.get((proto, low, big, 'serial'))
+        if cold and serial and low == 0 and cold['wall'] > 0.8 * serial['wall']:
+            lines.append(
+                '- Inventory, %s, %d servers, 0 ms: when answers cost nothing to wait for, the pool gains little or '
+                'nothing (serial / cold = %sx): the run is bound by the controller\'s CPU (%s s), not by waiting.%s'
+                % (proto, big, s(ratio(serial['wall'], cold['wall'])), s(cold['cpu']),
+                   ' The pool pays off as soon as servers take time to answer (%d ms rows).' % lat if lat else ''))
+    for proto in p['protocols']:
+        cold, warm = idx.get((proto, low, big, 'cold')), idx.get((proto, low, big, 'warm'))
+        floor = [idx[k]['wall'] for k in idx if k[0] == proto and k[1] == low and k[3] == 'warm']
+        if cold and warm and floor:
+            lines.append(
+                '- Inventory, %s, %d ms: the controller spends %s ms of CPU per server on a cold run of %d servers, '
+                '%s ms of which above a warm run (fetching and reading the answers); the fastest warm run, %s s, is '
+                'about the start-up of Python and Ansible.'
+                % (proto, low, s(cold['cpu_per_server_ms'], 1), big,
+                   s((cold['cpu'] - warm['cpu']) * 1000.0 / big, 1), s(min(floor))))
+    if 'https' in p['protocols'] and 'http' in p['protocols']:
+        a, b = idx.get(('http', low, big, 'cold')), idx.get(('https', low, big, 'cold'))
+        if a and b:
+            lines.append('- Inventory, TLS: the cold run over %d servers at %d ms costs %s ms CPU per server with '
+                         'https against %s with http (%sx).'
+                         % (big, low, s(b['cpu_per_server_ms'], 1), s(a['cpu_per_server_ms'], 1),
+                            s(ratio(b['cpu_per_server_ms'], a['cpu_per_server_ms']), 1)))
+    return lines
+
+
+def inventory_plot(res, path):
+    """Wall time against fleet size, cold / warm / serial, one panel per latency; http solid, https dashed."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from matplotlib import ticker
+
+    p = res['plan']
+    idx = _inv_index(res['rows'])
+    fig, axes = plt.subplots(1, len(p['latencies']), figsize=(5.2 * len(p['latencies']), 4.2), squeeze=False)
+    colors = {'cold': '#1f77b4', 'warm': '#2ca02c', 'serial': '#d62728'}
+    for ax, latency in zip(axes[0], p['latencies']):
+        for proto in p['protocols']:
+            for mode in ('cold', 'warm', 'serial'):
+                pts = [(size, idx[(proto, latency, size, mode)]['wall']) for size in p['sizes']
+                       if (proto, latency, size, mode) in idx]
+                if not pts:
+                    continue
+                ax.plot([x for x, _ in pts], [y for _, y in pts], marker='o' if proto == 'http' else 's',
+                        color=colors[mode], markerfacecolor=colors[mode] if proto == 'http' else 'white',
+                        linestyle='-' if proto == 'http' else '--', label='%s (%s)' % (mode, proto))
+        ax.set_xscale('log')
+        ax.set_yscale('log')
+        plain = ticker.FuncFormatter(lambda value, _pos: '%g' % value)
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_locator(ticker.LogLocator(base=10, subs=(2, 5)))
+        ax.yaxis.set_minor_formatter(plain)
+        ax.tick_params(axis='y', which='minor', labelsize=7)
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+        ax.set_xticks(p['sizes'])
+        ax.set_xticklabels([str(x) for x in p['sizes']])
+        ax.set_xlabel('servers')
+        ax.set_ylabel('ansible-inventory --list wall time (s)')
+        ax.set_title('%d ms latency' % latency)
+        ax.grid(True, which='both', alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle('sigma inventory plugin: wall time against fleet size')
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- noop
+
+def noop_md(res):
+    header = ['task', 'runs', 'median wall s', 'mean wall s', 'min s', 'max s', 'requests per task', 'changed']
+    body = []
+    for kind in ('sigma_job', 'uri'):
+        r = res[kind]
+        body.append(['`%s`' % kind, r['tasks'], s(r['median'], 3), s(r['mean'], 3), s(r['min'], 3), s(r['max'], 3),
+                     s(ratio(r['requests'], r['tasks'])), r['changed']])
+    goal_wall = 'met' if round(res['ratio_median'], 2) <= 1.0 else 'not met'
+    per_task = ratio(res['sigma_job']['requests'], res['sigma_job']['tasks'])
+    return '\n'.join([
+        'One playbook: a setup task creates the job, one warm-up task of each kind, then %d pairs in alternating '
+        'order. Each task\'s wall time comes from a timing callback (task start to the next task start); its '
+        'requests from the request-log offsets at those two moments. Both tasks send the same body: `%s`.'
+        % (res['runs'], res['body']),
+        '',
+        table(header, body),
+        '',
+        '- wall ratio `sigma_job` / `uri`: **%s** (medians; means: %s). Goal <= 1.0: %s.'
+        % (s(res['ratio_median']), s(res['ratio_mean']), goal_wall),
+        '- requests per no-op `sigma_job` task: **%s** (goal exactly 1: %s).'
+        % (s(per_task), 'met' if per_task == 1 else 'not met'),
+        '',
+    ])
+
+
+def noop_reading(res):
+    r = res['ratio_median']
+    return ['- No-op task: a no-op `sigma_job` costs %sx a bare `uri` call (median of %d each) and sends exactly '
+            'the one `progress` request the `uri` task sends; %s' % (
+                s(r), res['runs'],
+                'it is no slower than the hand-written call.' if round(r, 2) <= 1.0 else
+                'it costs %d%% more than the hand-written call, which neither compares nor reports anything.'
+                % round((r - 1) * 100))]
+
+
+# ----------------------------------------------------------------------------- lineup
+
+def _lineup_index(rows):
+    return dict(((r['way'], r['run']), r) for r in rows)
+
+
+def lineup_md(res):
+    header = ['way', 'run', 'task wall s', 'process wall s', 'CPU s', 'requests', 'by function', 'changed',
+              'jobs restarted', 'task wall / sigma_jobs']
+    idx = _lineup_index(res['rows'])
+    body = []
+    for r in res['rows']:
+        base = idx.get(('sigma_jobs', r['run']))
+        body.append(['`%s`' % r['way'], r['run'], s(r['task_wall']), s(r['wall']), s(r['cpu']), r['requests'],
+                     functions(r['functions']), r['changed'], r['restarted'],
+                     s(ratio(r['task_wall'], base['task_wall']), 1) + 'x' if base else '-'])
+    return '\n'.join([
+        '%d jobs (live, CPU, one video and one audio profile, one HLS target) on one server. Each way has its own '
+        'emulated server and runs as its own `ansible-playbook` process: first a cold create on the empty server, '
+        'then a re-run with nothing to change. `changed` counts changed loop items (for `sigma_jobs`: 1 = the task '
+        'changed); `jobs restarted` is read from the emulator\'s state after the run (`start` on an existing job).'
+        % res['jobs'],
+        '',
+        table(header, body, ['---', '---'] + ['--:'] * 4 + ['---'] + ['--:'] * 3),
+        '',
+    ])
+
+
+def lineup_reading(res):
+    idx = _lineup_index(res['rows'])
+    lines = []
+    jobs_noop, loop_noop, uri_noop = (idx.get((w, 'no-op')) for w in ('sigma_jobs', 'sigma_job loop', 'uri loop'))
+    jobs_cold, loop_cold, uri_cold = (idx.get((w, 'cold')) for w in ('sigma_jobs', 'sigma_job loop', 'uri loop'))
+    if jobs_cold and loop_cold and uri_cold:
+        lines.append('- Lineup, cold create of %d jobs: one `sigma_jobs` task takes %s s, a `sigma_job` loop %s s '
+                     '(%sx), a `uri` loop %s s (%sx).'
+                     % (res['jobs'], s(jobs_cold['task_wall']), s(loop_cold['task_wall']),
+                        s(ratio(loop_cold['task_wall'], jobs_cold['task_wall']), 1), s(uri_cold['task_wall']),
+                        s(ratio(uri_cold['task_wall'], jobs_cold['task_wall']), 1)))
+    if jobs_noop and loop_noop and uri_noop:
+        lines.append('- Lineup, re-run with nothing to change: `sigma_jobs` sends %d request in %s s; the `sigma_job` '
+                     'loop sends %d in %s s; the `uri` loop sends %d `start` calls and restarts %d running jobs - '
+                     'it is not idempotent.'
+                     % (jobs_noop['requests'], s(jobs_noop['task_wall']), loop_noop['requests'],
+                        s(loop_noop['task_wall']), uri_noop['requests'], uri_noop['restarted']))
+    return lines
+
+
+# ----------------------------------------------------------------------------- fleet
+
+def fleet_md(res):
+    header = ['run', 'servers x jobs', 'wall s', 'CPU s', 'CPU ms / server', 'requests', 'by function',
+              'hosts changed', 'jobs running', 'restarts']
+    body = [[r['run'], '%d x %d' % (r['servers'], r['jobs']), s(r['wall']), s(r['cpu']),
+             s(r['cpu'] * 1000.0 / r['servers'], 0), r['requests'], functions(r['functions']), r['hosts_changed'],
+             r['jobs_running'], r['restarts']] for r in res['rows']]
+    return '\n'.join([
+        '`ansible-playbook -f %d` of a play that applies the role `sigma.media_server.jobs` to every host; the '
+        'inventory is the `sigma` inventory plugin over the fleet without cache (so each run also sends one '
+        '`dump` per server), the lineup of %d jobs comes from `group_vars/all`. In the converge run, the module '
+        'also reads `progress` around its writes.' % (res['forks'], res['jobs']),
+        '',
+        table(header, body, ['---', '---'] + ['--:'] * 4 + ['---'] + ['--:'] * 3),
+        '',
+    ])
+
+
+def fleet_reading(res):
+    idx = dict((r['run'], r) for r in res['rows'])
+    conv, noop = idx.get('converge'), idx.get('no-op')
+    if not (conv and noop):
+        return []
+    return ['- Fleet, %d servers x %d jobs: converge %s s with %d requests; the no-op re-run %s s (%sx) with %d '
+            'requests - one `dump` (inventory) and one `progress` (role) per server, nothing restarted.'
+            % (res['servers'], res['jobs'], s(conv['wall']), conv['requests'], s(noop['wall']),
+               s(ratio(noop['wall'], conv['wall'])), noop['requests'])]
+
+
+# ----------------------------------------------------------------------------- document
+
+SECTIONS = {
+    'inventory': (inventory_md, inventory_reading),
+    'noop': (noop_md, noop_reading),
+    'lineup': (lineup_md, lineup_reading),
+    'fleet': (fleet_md, fleet_reading),
+}
+ORDER = ('inventory', 'noop', 'lineup', 'fleet')
+
+
+MACHINE_KEYS = ('uname', 'cpu', 'cores', 'python', 'ansible_core')
+
+
+def machine_md(machine):
+    return table(['', ''], [
+        ['machine (`uname -a`)', '`%s`' % machine['uname']],
+        ['CPU', '%s, %s cores' % (machine['cpu'], machine['cores'])],
+        ['Python', machine['python']],
+        ['ansible-core', machine['ansible_core']],
+    ], ['---', '---'])
+
+
+def section_md(name, entry, plot_name=None):
+    """One benchmark's section (entry: {'result', 'machine', 'quick', 'seconds', 'checks'})."""
+    md_fn, _ = SECTIONS[name]
+    res = entry['result']
+    out = ['## %s' % TITLE[name], '',
+           '_Measured %s%s in %.0f s (load average at the start of the run: %s); %d count checks passed._'
+           % (entry.get('date', entry['machine']['date']), ' (quick mode)' if entry.get('quick') else '',
+              entry['seconds'], entry['machine']['load'], entry['checks']), '']
+    out.append(md_fn(res, plot_name) if name == 'inventory' else md_fn(res))
+    return '\n'.join(out)
+
+
+def document(results, plot_name=None, quick=False):
+    """The whole docs/performance.md from {benchmark: entry}."""
+    machines = []
+    for name in ORDER:
+        if name in results:
+            machine = dict((k, results[name]['machine'].get(k)) for k in MACHINE_KEYS)
+            if machine not in machines:
+                machines.append(machine)
+    out = [
+        '# Performance',
+        '',
+        '<!-- Generated by bench/run.py (`make bench`); do not edit by hand: run it again. -->',
+        '',
+        'What the collection costs the controller and the servers, measured with the scripts in `bench/` '
+        '(`make bench`; `make bench-quick` runs a short version inside `make test`) against the emulator '
+        '(`emulator/`), whose request log counts every request a server received.',
+        '',
+        'Every figure that compares is a **ratio or a count measured side by side in the same run**: the '
+        'alternatives run interleaved against the same emulator, so a busy machine slows all of them alike. '
+        '**The absolute times below were measured on a shared 2-core machine, where other work (test suites) '
+        'may have run at the same time** (each section gives the load average when the run started); read the '
+        'ratios and counts, not the seconds. Every count shown is also asserted by the benchmark (a wrong count '
+        'fails the run, and `make bench-quick` fails `make test`).',
+        '',
+    ]
+    if quick:
+        out += ['**Quick mode** (`--quick`): small sizes, for checking that the benchmarks run and count right.', '']
+    out += ['## Machine', '']
+    for machine in machines:
+        out += [machine_md(machine), '']
+    out += ['## Reading', '']
+    for name in ORDER:
+        if name in results:
+            out += SECTIONS[name][1](results[name]['result'])
+    out.append('')
+    for name in ORDER:
+        if name in results:
+            out += [section_md(name, results[name], plot_name), '']
+        else:
+            out += ['## %s' % TITLE[name], '', '_Not measured in this run._', '']
+    out += ['## Running them', '', '```sh',
+            'make bench                                   # everything; rewrites docs/performance.md and the plot',
+            'make bench-quick                             # small sizes, asserts the counts, writes nothing in docs/',
+            '.venv/bin/python bench/run.py --only noop,lineup   # some of them (the other sections are kept)',
+            '```', '', 'See `bench/README.md`.', '']
+    return '\n'.join(out)
+
+
+def write_plot(results, path):
+    """Render the inventory plot; returns None or the reason it was not rendered."""
+    if 'inventory' not in results:
+        return 'no inventory results'
+    try:
+        inventory_plot(results['inventory']['result'], path)
+    except ImportError as exc:
+        return 'matplotlib is not installed (%s)' % exc
+    return None if os.path.exists(path) else 'not written'
