@@ -10,16 +10,8 @@ while [ "$root" != / ] && [ ! -f "$root/scripts/fleet.sh" ]; do root="$(dirname 
 [ -f "$root/scripts/fleet.sh" ] || { echo "scripts/fleet.sh not found above $(pwd)" >&2; exit 1; }
 
 work="${OUTPUT_DIR:-$(mktemp -d)}/playbooks"
-rm -rf "$work"
-mkdir -p "$work/venv/bin"
-printf '#!/bin/sh\nexec %s "$@"\n' "$(python -c 'import sys; print(sys.executable)')" > "$work/venv/bin/python"
-chmod +x "$work/venv/bin/python"
-python -c 'import sigma_emulator' 2>/dev/null || export PYTHONPATH="$root/emulator${PYTHONPATH:+:$PYTHONPATH}"
-export VENV="$work/venv" SIGMA_CONTROL_PORT=19639
-trap 'bash "$root/scripts/fleet.sh" stop "$work/fleet"' EXIT
-bash "$root/scripts/fleet.sh" start "$work/fleet" "$(pwd)/files/fleet.yml"
+. "$root/scripts/target-fleet.sh" "$root" "$work" 19639 "$(pwd)/files/fleet.yml"
 
-export SIGMA_STATE_DIR="$work/state"
 fail() { echo "FAILED: $*" >&2; exit 1; }
 play() {  # NAME LOG [ARGS...]: run the collection's playbook NAME, output to LOG (and stdout)
   local name="$1" log="$2"; shift 2

@@ -11,17 +11,9 @@ while [ "$root" != / ] && [ ! -f "$root/scripts/fleet.sh" ]; do root="$(dirname 
 [ -f "$root/scripts/fleet.sh" ] || { echo "scripts/fleet.sh not found above $(pwd)" >&2; exit 1; }
 
 work="${OUTPUT_DIR:-$(mktemp -d)}/role_jobs"
-rm -rf "$work"
-mkdir -p "$work/venv/bin"
-# fleet.sh runs the emulator with $VENV/bin/python: the interpreter running the tests.
-printf '#!/bin/sh\nexec %s "$@"\n' "$(python -c 'import sys; print(sys.executable)')" > "$work/venv/bin/python"
-chmod +x "$work/venv/bin/python"
-python -c 'import sigma_emulator' 2>/dev/null || export PYTHONPATH="$root/emulator${PYTHONPATH:+:$PYTHONPATH}"
-export VENV="$work/venv" SIGMA_CONTROL_PORT=19619
-trap 'bash "$root/scripts/fleet.sh" stop "$work/fleet"' EXIT
-bash "$root/scripts/fleet.sh" start "$work/fleet" "$(pwd)/fleet.yml"
+. "$root/scripts/target-fleet.sh" "$root" "$work" 19619 "$(pwd)/fleet.yml"
 
-export SIGMA_STATE_DIR="$work/state" ANSIBLE_DISPLAY_SKIPPED_HOSTS=true
+export ANSIBLE_DISPLAY_SKIPPED_HOSTS=true
 ansible-playbook -i inventory.sigma.yml tests.yml \
   -e "@$work/fleet/integration_config.yml" -e "sigma_jobs_lineup_dir=$work/lineups" "$@" 2>&1 | tee "$work/tests.log"
 

@@ -16,16 +16,8 @@ while [ "$root" != / ] && [ ! -f "$root/scripts/fleet.sh" ]; do root="$(dirname 
 [ -f "$root/scripts/fleet.sh" ] || { echo "scripts/fleet.sh not found above $(pwd)" >&2; exit 1; }
 
 work="${OUTPUT_DIR:-$(mktemp -d)}/role_report"
-rm -rf "$work"
-mkdir -p "$work/venv/bin"
-printf '#!/bin/sh\nexec %s "$@"\n' "$(python -c 'import sys; print(sys.executable)')" > "$work/venv/bin/python"
-chmod +x "$work/venv/bin/python"
-python -c 'import sigma_emulator' 2>/dev/null || export PYTHONPATH="$root/emulator${PYTHONPATH:+:$PYTHONPATH}"
-export VENV="$work/venv" SIGMA_CONTROL_PORT=19629
-trap 'bash "$root/scripts/fleet.sh" stop "$work/fleet"' EXIT
-bash "$root/scripts/fleet.sh" start "$work/fleet" "$(pwd)/fleet.yml"
+. "$root/scripts/target-fleet.sh" "$root" "$work" 19629 "$(pwd)/fleet.yml"
 
-export SIGMA_STATE_DIR="$work/state"
 config=(-e "@$work/fleet/integration_config.yml")
 ansible-playbook -i inventory.sigma.yml setup.yml "${config[@]}" "$@"
 sleep 1.5   # the VOD job finishes (vod_duration 1)
