@@ -176,6 +176,18 @@ def _in(errors, path, value, low, high, what=None):
         errors.append('%s must be %s, got %s' % (path, what or 'between %s and %s' % (low, high), value))
 
 
+# Documented ranges of thumbnail and watermark fields (option name: (low, high)).
+THUMB_RANGES = {'width': (100, 1920), 'delay': (1, 60), 'col': (0, 10), 'row': (0, 10)}
+VIDEO_RANGES = {'cq': (0, 51), 'vmaf': (90, 92), 'width': (0, 8192), 'height': (0, 8192)}
+WATERMARK_RANGES = {'x': (0, 1920), 'y': (0, 1080), 'scale': (0.1, 3.0), 'media_scale': (0.1, 3.0), 'delay': (0, 120)}
+
+
+def _ranges(errors, path, item, ranges):
+    """Check every field of `item` named in `ranges` against its (low, high)."""
+    for key, (low, high) in ranges.items():
+        _in(errors, '%s.%s' % (path, key), item.get(key), low, high)
+
+
 def _rate(errors, path, value):
     if value is None:
         return
@@ -281,10 +293,7 @@ def _check_profile(errors, path, p, mode, device):
     if kind == 'video':
         gpu = device != -1
         vcodec, pix = codec or 'h264', p.get('pixel_format') or 'yuv420p'
-        _in(errors, path + '.cq', p.get('cq'), 0, 51)
-        _in(errors, path + '.vmaf', p.get('vmaf'), 90, 92)
-        _in(errors, path + '.width', p.get('width'), 0, 8192)
-        _in(errors, path + '.height', p.get('height'), 0, 8192)
+        _ranges(errors, path, p, VIDEO_RANGES)
         _in(errors, path + '.iframe', p.get('iframe'), -1, 300,
             'between -1 and 300 (-1 follow manifest.ts, 0 follow source, 1-16 seconds, 17-300 frames)')
         if p.get('hdr') not in (None, 'none') and (vcodec != 'hevc' or not pix.endswith('10le')):
@@ -409,23 +418,14 @@ def check_job(job, state='present'):
     thumbs = job.get('thumbs') or []
     _unique(errors, thumbs, 'id', 'thumbs')
     for n, t in enumerate(thumbs):
-        path = 'thumbs[%d]' % n
-        _in(errors, path + '.width', t.get('width'), 100, 1920)
-        _in(errors, path + '.delay', t.get('delay'), 1, 60)
-        _in(errors, path + '.col', t.get('col'), 0, 10)
-        _in(errors, path + '.row', t.get('row'), 0, 10)
+        _ranges(errors, 'thumbs[%d]' % n, t, THUMB_RANGES)
     thumb_ids = set(t['id'] for t in thumbs if t.get('id') is not None)
     for n, t in enumerate(job.get('targets') or []):
         _check_target(errors, 'targets[%d]' % n, t, job, ids, hdr_ids, thumb_ids)
     watermarks = job.get('watermarks') or []
     _unique(errors, watermarks, 'id', 'watermarks')
     for n, w in enumerate(watermarks):
-        path = 'watermarks[%d]' % n
-        _in(errors, path + '.x', w.get('x'), 0, 1920)
-        _in(errors, path + '.y', w.get('y'), 0, 1080)
-        _in(errors, path + '.scale', w.get('scale'), 0.1, 3.0)
-        _in(errors, path + '.media_scale', w.get('media_scale'), 0.1, 3.0)
-        _in(errors, path + '.delay', w.get('delay'), 0, 120)
+        _ranges(errors, 'watermarks[%d]' % n, w, WATERMARK_RANGES)
     for key in ('name', 'mode', 'type'):
         if key in (job.get('extra') or {}):
             errors.append('extra.%s is not allowed: %s' % (key, 'set the option %s' % key if key != 'type' else 'the module sends type'))
