@@ -13,12 +13,8 @@ entry is read case-insensitively.
 
 from __future__ import annotations
 
-import re
-
 from ansible_collections.sigma.media_server.plugins.module_utils._ci import get_ci, lower_keys
-
-# `[MM-DD hh:mm:ss] text (code: CODE)`
-_ERROR_RE = re.compile(r'^\s*(?:\[(?P<time>[^\]]*)\]\s*)?(?P<text>.*?)\s*(?:\(code:\s*(?P<code>[^)]*?)\s*\))?\s*$', re.S)
+from ansible_collections.sigma.media_server.plugins.module_utils._job_errors import job_health, parse_error_line
 
 
 def _dict(value):
@@ -29,22 +25,20 @@ def _list(value):
     return value if isinstance(value, list) else []
 
 
-def parse_error(text):
-    """One progress `error` string as {time, message, code} (None where absent)."""
-    match = _ERROR_RE.match(str(text))
-    return {'time': match.group('time') or None, 'message': match.group('text') or None, 'code': match.group('code') or None}
-
-
-def normalize_progress_entry(entry, name=None):
+def normalize_progress_entry(entry, name=None, now=None):
     """Facts of ONE job from a progress answer's `result[name]` (any key spelling).
 
     Returns a dict with: name, state, mode (only when the entry carries one,
     else None: progress does not report it), speed, uptime (`life`), pts,
     created, started (`startup`), errors (the raw strings), error_codes
-    (sorted, unique), inputs [{url, streams (the probed profile strings),
+    (sorted, unique), error_details (each line parsed by
+    _job_errors.parse_error_line: UTC time, message, code, what it concerns,
+    whether the job needs a restart), health (ok, degraded, failed) and
+    health_reasons, inputs [{url, streams (the probed profile strings),
     bitrate}], profiles [{id, bitrate}], targets [{format, url, select,
     bitrate}], weight and id (`_id`, None when empty). Never raises; absent
-    values are None (lists are empty).
+    values are None (lists are empty). `now` (UTC) dates the error lines,
+    which carry no year.
     """
     doc = lower_keys(entry) if isinstance(entry, dict) else {}
     if name is None:
@@ -52,7 +46,9 @@ def normalize_progress_entry(entry, name=None):
     errors = [str(e) for e in _list(doc.get('error')) if e not in (None, '')]
     if isinstance(doc.get('error'), str) and doc['error']:
         errors = [doc['error']]
-    codes = sorted(set(c for c in (parse_error(e)['code'] for e in errors) if c))
+    details = [parse_error_line(e, now) for e in errors]
+    codes = sorted(set(d['code'] for d in details if d['code']))
+    health, health_reasons = job_health(doc.get('state'), doc.get('speed'), details)
     mode = doc.get('mode')
     record_id = doc.get('_id')
     return {
@@ -66,6 +62,9 @@ def normalize_progress_entry(entry, name=None):
         'started': doc.get('startup'),
         'errors': errors,
         'error_codes': codes,
+        'error_details': details,
+        'health': health,
+        'health_reasons': health_reasons,
         'inputs': [{
             'url': i.get('url'),
             'streams': [str(p) for p in _list(i.get('profile'))],
@@ -84,10 +83,10 @@ def normalize_progress_entry(entry, name=None):
     }
 
 
-def normalize_progress(answer):
+def normalize_progress(answer, now=None):
     """{job name: normalize_progress_entry(...)} from a whole progress answer."""
     result = _dict(get_ci(answer, 'result'))
-    return dict((str(name), normalize_progress_entry(entry, str(name))) for name, entry in result.items())
+    return dict((str(name), normalize_progress_entry(entry, str(name), now)) for name, entry in result.items())
 
 
 def _int(value):
@@ -155,4 +154,4 @@ def info_streams(answer, url):
     return [normalize_stream(s) for s in streams]
 
 
-__all__ = ['info_streams', 'keyframes', 'normalize_progress', 'normalize_progress_entry', 'normalize_stream', 'parse_error']
+__all__ = ['info_streams', 'keyframes', 'normalize_progress', 'normalize_progress_entry', 'normalize_stream']

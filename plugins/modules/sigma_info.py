@@ -462,6 +462,9 @@ jobs:
       started: '2024-03-02 15:12:33'
       errors: []
       error_codes: []
+      error_details: []
+      health: ok
+      health_reasons: []
       inputs: [{url: 'udp://239.1.1.1:1234', streams: [h264 1920x1080 25fps, aac 48000Hz 2ch], bitrate: 5128}]
       profiles: [{id: '0x100', bitrate: 2000}]
       targets: [{format: hls, url: /data/mediahub/vtv3, select: ['0x100'], bitrate: 2000}]
@@ -507,6 +510,69 @@ jobs:
       returned: always
     error_codes:
       description: The distinct error codes found in RV(jobs.errors), sorted.
+      type: list
+      elements: str
+      returned: always
+    error_details:
+      description:
+        - Each line of RV(jobs.errors), parsed. The error codes and what they concern are the vendor's (see the
+          collection's API contract); an unknown code is kept as the server wrote it, with C(concerns) V([unknown]) and
+          C(needs_restart) V(null).
+      type: list
+      elements: dict
+      returned: always
+      sample:
+        - line: '[03-02 15:19:58] Connection timed out: udp://239.1.1.1:1234 (code: INPUT_TIMEOUT)'
+          time: '2024-03-02T15:19:58Z'
+          message: 'Connection timed out: udp://239.1.1.1:1234'
+          code: INPUT_TIMEOUT
+          known: true
+          concerns: [input]
+          needs_restart: false
+          meaning: a problem with the job's input; the server retries the job by itself until it goes away
+          remedy: check the input; no restart is needed
+      contains:
+        line:
+          description: The line as the server wrote it.
+          type: str
+        time:
+          description:
+            - When, in ISO-8601 UTC. The server writes no year; it is the latest year that does not put the line in
+              the future. V(null) when the line has no readable time.
+          type: str
+        message:
+          description: The text of the line without its time and code.
+          type: str
+        code:
+          description: The error code, V(null) when the line has none.
+          type: str
+        known:
+          description: Whether the vendor documents the code.
+          type: bool
+        concerns:
+          description: What the code concerns, some of V(input), V(output), V(processing), V(configuration), or V(unknown).
+          type: list
+          elements: str
+        needs_restart:
+          description:
+            - V(true) for a code that occurs only when a job is created (the job stays failed until it is started again),
+              V(false) for one the server retries by itself, V(null) when unknown.
+          type: bool
+        meaning:
+          description: What the code means, in words.
+          type: str
+        remedy:
+          description: What to do about it.
+          type: str
+    health:
+      description:
+        - V(ok), V(degraded) (running under speed 0.9, or in C(error) with only codes the server retries, or no state
+          reported) or V(failed) (in C(error) with a code that needs a restart, no code or an unknown one; or stopped).
+        - A running job's past error lines do not make it degraded; the server keeps them after it recovers.
+      type: str
+      returned: always
+    health_reasons:
+      description: Why the job is not V(ok); empty when it is.
       type: list
       elements: str
       returned: always

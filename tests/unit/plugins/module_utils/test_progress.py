@@ -6,12 +6,16 @@
 from __future__ import annotations
 
 import copy
+import datetime
 
 import pytest
 
+from ansible_collections.sigma.media_server.plugins.module_utils._job_errors import parse_error_line
 from ansible_collections.sigma.media_server.plugins.module_utils._progress import (
-    info_streams, keyframes, normalize_progress, normalize_progress_entry, normalize_stream, parse_error,
+    info_streams, keyframes, normalize_progress, normalize_progress_entry, normalize_stream,
 )
+
+NOW = datetime.datetime(2024, 3, 3, 12, 0, 0, tzinfo=datetime.timezone.utc)
 
 ENTRY = {
     'speed': 1,
@@ -44,6 +48,7 @@ EXPECTED = {
     'name': 'vtv3', 'state': 'started', 'mode': None, 'speed': 1, 'uptime': '1h41m18s', 'pts': '1h41m10s',
     'created': '2024-03-02 15:12:33', 'started': '2024-03-02 15:20:00',
     'errors': ENTRY['error'], 'error_codes': ['DECODE_ERROR', 'INPUT_TIMEOUT'],
+    'error_details': [parse_error_line(e, NOW) for e in ENTRY['error']], 'health': 'ok', 'health_reasons': [],
     'inputs': [{'url': 'udp://239.1.1.1:1234', 'streams': ['h264 1920x1080 25fps', 'aac 48000Hz 2ch'], 'bitrate': 5128}],
     'profiles': [{'id': '0x100', 'bitrate': 2000}, {'id': '0x101', 'bitrate': 128}],
     'targets': [{'format': 'hls', 'url': '/data/mediahub/vtv3', 'select': ['0x100', '0x101'], 'bitrate': 2128}],
@@ -53,7 +58,15 @@ EXPECTED = {
 
 @pytest.mark.parametrize('entry', [ENTRY, ENTRY_EN], ids=['canonical', 'english'])
 def test_normalize_progress_entry(entry):
-    assert normalize_progress_entry(entry, 'vtv3') == EXPECTED
+    assert normalize_progress_entry(entry, 'vtv3', NOW) == EXPECTED
+
+
+def test_error_details_and_health_of_a_failing_job():
+    out = normalize_progress_entry({'state': 'error', 'speed': 0, 'error': [
+        '[03-02 15:19:58] Stream not found (code: STREAM_NOT_FOUND)']}, 'j', NOW)
+    assert out['error_details'][0]['time'] == '2024-03-02T15:19:58Z'
+    assert out['error_details'][0]['needs_restart'] is True
+    assert out['health'] == 'failed' and 'STREAM_NOT_FOUND' in out['health_reasons'][0]
 
 
 def test_mode_only_when_reported():
@@ -84,7 +97,7 @@ def test_a_single_error_string_is_a_list_of_one():
 
 def test_normalize_progress_keeps_job_name_case():
     answer = {'total': 2, 'EC': 0, 'Result': {'VTV3': ENTRY, 'news': ENTRY_EN}, 'Tel': 2}
-    jobs = normalize_progress(answer)
+    jobs = normalize_progress(answer, NOW)
     assert sorted(jobs) == ['VTV3', 'news']
     assert jobs['VTV3'] == dict(EXPECTED, name='VTV3')
     assert jobs['news'] == dict(EXPECTED, name='news')
@@ -93,16 +106,6 @@ def test_normalize_progress_keeps_job_name_case():
 @pytest.mark.parametrize('answer', [{}, None, {'result': []}, {'result': {}}])
 def test_normalize_progress_empty(answer):
     assert normalize_progress(answer) == {}
-
-
-@pytest.mark.parametrize('text, expected', [
-    ('[03-02 15:19:58] Connection timed out: udp://x (code: INPUT_TIMEOUT)',
-     {'time': '03-02 15:19:58', 'message': 'Connection timed out: udp://x', 'code': 'INPUT_TIMEOUT'}),
-    ('plain text', {'time': None, 'message': 'plain text', 'code': None}),
-    ('[t] (code: C)', {'time': 't', 'message': None, 'code': 'C'}),
-])
-def test_parse_error(text, expected):
-    assert parse_error(text) == expected
 
 
 @pytest.mark.parametrize('value, expected', [
