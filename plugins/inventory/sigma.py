@@ -89,7 +89,7 @@ notes:
     a password), C(sigma_version), C(sigma_license_status) (upper case, C(UNKNOWN) when absent),
     C(sigma_gpu_models) (the GPU models, in card order), C(sigma_gpus) (one entry per card: C(index), C(model),
     C(memory_mb) (total), C(memory_used_mb), C(load) (GPU utilisation %); M(sigma.media_server.sigma_info) has the rest),
-    C(sigma_encoders) (sorted C(codec@format) strings that at least one card encodes), C(sigma_jobs_total), and with
+    C(sigma_encoders) (sorted C(codec@format) strings that at least one card encodes), C(sigma_job_count), and with
     O(include_dump=true) C(sigma_dump)."
   - "Host variables of a server that did not answer: C(ansible_host), C(sigma_api_url), C(sigma_error)."
   - Values that come from the servers are marked unsafe, so a template in them is never rendered.
@@ -237,7 +237,7 @@ def server_facts(dump):
         'gpu_models': models,
         'gpus': gpus,
         'encoders': sorted(encoders),
-        'jobs_total': facts['load']['jobs_total'],
+        'job_count': facts['load']['jobs_total'],
     }
 
 
@@ -541,7 +541,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     'sigma_gpu_models': unsafe(facts['gpu_models']),
                     'sigma_gpus': unsafe_gpus(facts['gpus']),
                     'sigma_encoders': unsafe(facts['encoders']),
-                    'sigma_jobs_total': unsafe(facts['jobs_total']),
+                    'sigma_job_count': unsafe(facts['job_count']),
                 })
                 if include_dump:
                     hostvars['sigma_dump'] = wrap_var(dump)  # keys too: they come from the server

@@ -365,7 +365,7 @@ def test_fleet_hosts_vars_and_groups(tmp_path, fake):
         {'index': 0, 'model': 'Tesla T4', 'memory_mb': 22731, 'memory_used_mb': 705, 'load': 2},
         {'index': 1, 'model': 'Tesla T4', 'memory_mb': 22731, 'memory_used_mb': 705, 'load': 2}]
     assert t4['sigma_encoders'] == sorted(SEED['supported'][0]['encoder'])
-    assert t4['sigma_jobs_total'] == 6
+    assert t4['sigma_job_count'] == 6
     assert 'sigma_dump' not in t4 and 'sigma_error' not in t4
 
     mixed = hostvars(inventory, 'mixed')
