@@ -31,7 +31,7 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for the connection and for each answer.
+      - Seconds to wait for the connection and for each answer, greater than 0.
       - A call that keeps failing gives up after O(timeout) x (O(retries) + 1) seconds plus short pauses.
       - If not set, the value of the E(SIGMA_TIMEOUT) environment variable is used.
     type: float
@@ -39,7 +39,7 @@ options:
   retries:
     description:
       - How many times a call that is safe to repeat (C(dump), C(progress), C(info), C(stop)) is sent again
-        after a connection failure, a timeout or an HTTP 5xx answer, with a growing pause.
+        after a connection failure, a timeout or an HTTP 5xx answer, with a growing pause; 0 or more.
       - Calls that change a job (C(start), C(update)) are sent again only when the request never reached the server.
       - If not set, the value of the E(SIGMA_RETRIES) environment variable is used.
     type: int

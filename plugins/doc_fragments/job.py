@@ -122,10 +122,10 @@ options:
         type: str
         choices: [yuv420p, yuv444p, yuv420p10le, yuv444p10le]
       width:
-        description: Video width, 0 to keep the aspect ratio.
+        description: Video width, 0 to 8192; 0 keeps the aspect ratio.
         type: int
       height:
-        description: Video height, 0 to keep the aspect ratio.
+        description: Video height, 0 to 8192; 0 keeps the aspect ratio.
         type: int
       scale_type:
         description: How the picture is scaled (C(scaleType)).
@@ -297,10 +297,10 @@ options:
             description: HLS C(endList).
             type: bool
           cache:
-            description: Segments kept after they leave the playlist, -1 or more.
+            description: Segments kept after they leave the playlist, -1 or more (at most 1000000).
             type: int
           count:
-            description: Segments in the playlist, 0 for all.
+            description: Segments in the playlist, 0 for all (at most 1000000).
             type: int
           single_file:
             description: One file (C(singleFile)).
@@ -348,7 +348,7 @@ options:
             description: DASH C(indexPrefix).
             type: str
           chunked:
-            description: Low-latency chunk length in seconds, at least 0.01.
+            description: Low-latency chunk length in seconds, at least 0.01 (at most 3600).
             type: float
           chunked_type:
             description: Low-latency chunk type (C(chunkedType)).
@@ -404,7 +404,7 @@ options:
             description: URL the server POSTs its report to. A password in the URL is treated as a secret.
             type: str
           max_speed:
-            description: C(maxSpeed), 1 or more (server default 100).
+            description: C(maxSpeed), 1 or more (at most 1000000; server default 100).
             type: int
           clean:
             description: Clean up after joining.
@@ -482,10 +482,10 @@ options:
         description: Input timeout in seconds, 2 to 10 (server default 6).
         type: int
       sync_stream:
-        description: C(syncStream), 1 or more.
+        description: C(syncStream), 1 or more (at most 1000000).
         type: int
       gpu:
-        description: Overrides O(gpu) on the server; -1 (CPU) or a card index.
+        description: Overrides O(gpu) on the server; -1 (CPU) or a card index from 0 to 64.
         type: int
       filter_complex:
         description: An ffmpeg-style filter graph (C(filterComplex)).
@@ -497,7 +497,7 @@ options:
         description: C(maxSpeed), 0.1 to 10 (server default 1.1).
         type: float
       loop:
-        description: Loop count, 0 or more.
+        description: Loop count, 0 or more (at most 1000000000).
         type: int
       limit_input:
         description: C(limitInput), 256 to 2048 (server default 1024).
@@ -533,7 +533,7 @@ options:
             C(region) (C(s3Config)). Keys given inline through O(extra) are masked.
         type: str
   weight:
-    description: A load weight stored with the job and echoed by C(progress), 0 or more.
+    description: A load weight stored with the job and echoed by C(progress), 0 or more (at most 1000000000).
     type: int
   extra:
     description:

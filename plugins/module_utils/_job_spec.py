@@ -21,6 +21,7 @@ import re
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.sigma.media_server.plugins.module_utils._ci import MASK, mask_keys, mask_url_passwords
+from ansible_collections.sigma.media_server.plugins.module_utils._ranges import Range, check
 
 VIDEO_CODECS = ('h264', 'hevc', 'copy')
 AUDIO_CODECS = ('copy', 'aac', 'ac3', 'eac3', 'mp2')
@@ -171,21 +172,50 @@ def parse_gpu(value):
     return number
 
 
-def _in(errors, path, value, low, high, what=None):
-    if value is not None and not low <= value <= high:
-        errors.append('%s must be %s, got %s' % (path, what or 'between %s and %s' % (low, high), value))
+# Every documented range of a job option, keyed by its documentation path (`[]` for list items). The checks
+# below read it; tests/unit/plugins/module_utils/test_jobs_spec.py checks that the documentation (the doc fragment
+# sigma.media_server.job) states every bound.
+RANGES = {
+    'profiles[].id': Range(0x10, 0x1ffe, wording='a hex value between 0x10 and 0x1ffe', shown=('0x10', '0x1ffe')),
+    'profiles[].stream_index': Range(0, 1000),
+    'profiles[].source_index': Range(0, 1000),
+    'profiles[].cq': Range(0, 51),
+    'profiles[].vmaf': Range(90, 92),
+    'profiles[].width': Range(0, 8192),
+    'profiles[].height': Range(0, 8192),
+    'profiles[].iframe': Range(
+        -1, 300, wording='between -1 and 300 (-1 follow manifest.ts, 0 follow source, 1-16 seconds, 17-300 frames)'),
+    'targets[].manifest.ts': Range(2, 10),
+    'targets[].manifest.buffer': Range(0, 60),
+    'targets[].manifest.cache': Range(-1, 10 ** 6, wording='-1 or more (at most 1000000)'),
+    'targets[].manifest.count': Range(0, 10 ** 6, wording='0 or more (at most 1000000)'),
+    'targets[].manifest.chunked': Range(0.01, 3600, wording='at least 0.01 seconds (at most 3600)'),
+    'targets[].cc.id': {608: Range(1, 4, wording='between 1 and 4 for CEA-608'),
+                        708: Range(1, 63, wording='between 1 and 63 for CEA-708')},
+    'targets[].join.max_speed': Range(1, 10 ** 6, wording='1 or more (at most 1000000)'),
+    'watermarks[].x': Range(0, 1920),
+    'watermarks[].y': Range(0, 1080),
+    'watermarks[].scale': Range(0.1, 3.0),
+    'watermarks[].media_scale': Range(0.1, 3.0),
+    'watermarks[].delay': Range(0, 120),
+    'thumbs[].width': Range(100, 1920),
+    'thumbs[].delay': Range(1, 60),
+    'thumbs[].col': Range(0, 10),
+    'thumbs[].row': Range(0, 10),
+    'options.gpu': Range(-1, 64, wording='-1 (CPU) or a card index from 0 to 64'),
+    'options.timeout': Range(2, 10),
+    'options.sync_stream': Range(1, 10 ** 6, wording='1 or more (at most 1000000)'),
+    'options.max_speed': Range(0.1, 10),
+    'options.loop': Range(0, 10 ** 9, wording='0 or more (at most 1000000000)'),
+    'options.limit_input': Range(256, 2048),
+    'weight': Range(0, 10 ** 9, wording='0 or more (at most 1000000000)'),
+}
 
 
-# Documented ranges of thumbnail and watermark fields (option name: (low, high)).
-THUMB_RANGES = {'width': (100, 1920), 'delay': (1, 60), 'col': (0, 10), 'row': (0, 10)}
-VIDEO_RANGES = {'cq': (0, 51), 'vmaf': (90, 92), 'width': (0, 8192), 'height': (0, 8192)}
-WATERMARK_RANGES = {'x': (0, 1920), 'y': (0, 1080), 'scale': (0.1, 3.0), 'media_scale': (0.1, 3.0), 'delay': (0, 120)}
-
-
-def _ranges(errors, path, item, ranges):
-    """Check every field of `item` named in `ranges` against its (low, high)."""
-    for key, (low, high) in ranges.items():
-        _in(errors, '%s.%s' % (path, key), item.get(key), low, high)
+def _ranges(errors, path, item, prefix, keys):
+    """Check the fields `keys` of `item` (at `path`) against RANGES[prefix + key]."""
+    for key in keys:
+        check(errors, '%s.%s' % (path, key), item.get(key), RANGES[prefix + key])
 
 
 def _rate(errors, path, value):
@@ -276,11 +306,10 @@ def _check_profile(errors, path, p, mode, device):
     pid = p['id']
     if pid.lower().startswith('0x'):
         try:
-            _in(errors, '%s.id' % path, int(pid, 16), 0x10, 0x1ffe, 'a hex value between 0x10 and 0x1ffe')
+            check(errors, '%s.id' % path, int(pid, 16), RANGES['profiles[].id'])
         except ValueError:
             errors.append('%s.id %r starts with 0x but is not a hex number' % (path, pid))
-    _in(errors, path + '.stream_index', p.get('stream_index'), 0, 1000)
-    _in(errors, path + '.source_index', p.get('source_index'), 0, 1000)
+    _ranges(errors, path, p, 'profiles[].', ('stream_index', 'source_index'))
     if kind == 'audio':
         if p.get('profile') is not None and p['profile'] not in AAC_PROFILES:
             errors.append('%s.profile %r is a video profile; audio profiles take %s' % (path, p['profile'], ', '.join(AAC_PROFILES)))
@@ -293,9 +322,7 @@ def _check_profile(errors, path, p, mode, device):
     if kind == 'video':
         gpu = device != -1
         vcodec, pix = codec or 'h264', p.get('pixel_format') or 'yuv420p'
-        _ranges(errors, path, p, VIDEO_RANGES)
-        _in(errors, path + '.iframe', p.get('iframe'), -1, 300,
-            'between -1 and 300 (-1 follow manifest.ts, 0 follow source, 1-16 seconds, 17-300 frames)')
+        _ranges(errors, path, p, 'profiles[].', ('cq', 'vmaf', 'width', 'height', 'iframe'))
         if p.get('hdr') not in (None, 'none') and (vcodec != 'hevc' or not pix.endswith('10le')):
             errors.append('%s.hdr %s needs codec hevc and a 10-bit pixel_format (yuv420p10le or yuv444p10le), got %s and %s'
                           % (path, p['hdr'], vcodec, pix))
@@ -331,11 +358,7 @@ def _check_target(errors, path, t, job, ids, hdr_ids, thumb_ids):
     if hdr_ids & chosen and not (fmt in MP4_BASED or fmt == 'hls' and manifest.get('fmp4')):
         errors.append('%s carries HDR profile(s) %s, but HDR needs an mp4-based output (dash, mss, mp4, or hls with manifest.fmp4)'
                       % (path, ', '.join(sorted(hdr_ids & chosen))))
-    _in(errors, path + '.manifest.ts', manifest.get('ts'), 2, 10)
-    _in(errors, path + '.manifest.buffer', manifest.get('buffer'), 0, 60)
-    _in(errors, path + '.manifest.cache', manifest.get('cache'), -1, 10 ** 6, '-1 or more')
-    _in(errors, path + '.manifest.count', manifest.get('count'), 0, 10 ** 6, '0 or more')
-    _in(errors, path + '.manifest.chunked', manifest.get('chunked'), 0.01, 3600, 'at least 0.01 seconds')
+    _ranges(errors, path + '.manifest', manifest, 'targets[].manifest.', ('ts', 'buffer', 'cache', 'count', 'chunked'))
     if manifest.get('thumb') is not None and manifest['thumb'] not in thumb_ids:
         errors.append('%s.manifest.thumb refers to thumb %r, which no thumb defines' % (path, manifest['thumb']))
     drm = t.get('drm')
@@ -358,15 +381,14 @@ def _check_target(errors, path, t, job, ids, hdr_ids, thumb_ids):
     if cc:
         if mode != 'vod':
             errors.append('%s.cc (closed captions) is only valid for vod jobs' % path)
-        top = 4 if cc['type'] == 608 else 63
-        _in(errors, path + '.cc.id', cc.get('id'), 1, top, 'between 1 and %d for CEA-%d' % (top, cc['type']))
+        check(errors, path + '.cc.id', cc.get('id'), RANGES['targets[].cc.id'][cc['type']])
         if cc.get('lang') is not None and not re.match(r'^[A-Za-z]{3}$', cc['lang']):
             errors.append('%s.cc.lang must be a 3-letter code, got %r' % (path, cc['lang']))
     join = t.get('join')
     if join:
         if mode != 'vod':
             errors.append('%s.join is only valid for vod jobs' % path)
-        _in(errors, path + '.join.max_speed', join.get('max_speed'), 1, 10 ** 6, '1 or more')
+        _ranges(errors, path + '.join', join, 'targets[].join.', ('max_speed',))
 
 
 def _unique(errors, items, key, what):
@@ -401,13 +423,8 @@ def check_job(job, state='present'):
     options = job.get('options') or {}
     if options.get('gpu') is not None and str(job.get('gpu', -1)).strip().lower() == 'auto':
         errors.append("options.gpu cannot be combined with gpu: auto (options.gpu overrides gpu)")
-    _in(errors, 'options.gpu', options.get('gpu'), -1, 64, '-1 (CPU) or a card index')
-    _in(errors, 'options.timeout', options.get('timeout'), 2, 10)
-    _in(errors, 'options.sync_stream', options.get('sync_stream'), 1, 10 ** 6, '1 or more')
-    _in(errors, 'options.max_speed', options.get('max_speed'), 0.1, 10)
-    _in(errors, 'options.loop', options.get('loop'), 0, 10 ** 9, '0 or more')
-    _in(errors, 'options.limit_input', options.get('limit_input'), 256, 2048)
-    _in(errors, 'weight', job.get('weight'), 0, 10 ** 9, '0 or more')
+    _ranges(errors, 'options', options, 'options.', ('gpu', 'timeout', 'sync_stream', 'max_speed', 'loop', 'limit_input'))
+    check(errors, 'weight', job.get('weight'), RANGES['weight'])
     device = effective_gpu(job)
     profiles = job.get('profiles') or []
     _unique(errors, profiles, 'id', 'profiles')
@@ -418,14 +435,14 @@ def check_job(job, state='present'):
     thumbs = job.get('thumbs') or []
     _unique(errors, thumbs, 'id', 'thumbs')
     for n, t in enumerate(thumbs):
-        _ranges(errors, 'thumbs[%d]' % n, t, THUMB_RANGES)
+        _ranges(errors, 'thumbs[%d]' % n, t, 'thumbs[].', ('width', 'delay', 'col', 'row'))
     thumb_ids = set(t['id'] for t in thumbs if t.get('id') is not None)
     for n, t in enumerate(job.get('targets') or []):
         _check_target(errors, 'targets[%d]' % n, t, job, ids, hdr_ids, thumb_ids)
     watermarks = job.get('watermarks') or []
     _unique(errors, watermarks, 'id', 'watermarks')
     for n, w in enumerate(watermarks):
-        _ranges(errors, 'watermarks[%d]' % n, w, WATERMARK_RANGES)
+        _ranges(errors, 'watermarks[%d]' % n, w, 'watermarks[].', ('x', 'y', 'scale', 'media_scale', 'delay'))
     for key in ('name', 'mode', 'type'):
         if key in (job.get('extra') or {}):
             errors.append('extra.%s is not allowed: %s' % (key, 'set the option %s' % key if key != 'type' else 'the module sends type'))

@@ -1,10 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the sigma.media_server collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Module glue: the shared connection options and a client built from them.
+"""Module glue: the shared connection options, a client built from them, and the module face of the engine.
 
 The options are documented once in the doc fragment
 `sigma.media_server.connection`; validate-modules keeps both in step.
+`connection_errors` and `make_client` take plain parameters, so that the
+action plugins (which run the engine on the controller) use them too.
 """
 
 from __future__ import annotations
@@ -15,6 +17,15 @@ from ansible_collections.sigma.media_server.plugins.module_utils._client import 
     DEFAULT_API_URL, DEFAULT_RETRIES, DEFAULT_TIMEOUT, HAS_REQUESTS, REQUESTS_IMPORT_ERROR,
     SigmaError, SigmaTransport, normalize_url, url_password,
 )
+from ansible_collections.sigma.media_server.plugins.module_utils._job_spec import secrets_of
+from ansible_collections.sigma.media_server.plugins.module_utils._outcome import Failure, Outcome
+from ansible_collections.sigma.media_server.plugins.module_utils._ranges import Range
+
+# The documented ranges of the connection options (doc fragment sigma.media_server.connection).
+CONNECTION_RANGES = {
+    'timeout': Range(0, above=True),
+    'retries': Range(0),
+}
 
 
 def connection_argument_spec():
@@ -30,6 +41,36 @@ def connection_argument_spec():
     )
 
 
+def connection_errors(params):
+    """The first error of the validated connection options (ranges, API URL), or None."""
+    for key, rng in CONNECTION_RANGES.items():
+        error = rng.error(key, params[key])
+        if error:
+            return error
+    try:
+        normalize_url(params['api_url'])
+    except ValueError as exc:
+        return 'api_url: %s' % exc
+    return None
+
+
+def transport_settings(params):
+    """The keyword arguments of SigmaTransport from the validated connection options."""
+    return dict(validate_certs=params['validate_certs'], ca_path=params['ca_path'], timeout=params['timeout'],
+                retries=params['retries'], username=params['username'], password=params['password'],
+                headers=params['headers'])
+
+
+def make_client(params, outcome, transport=None):
+    """The client of params['api_url'] on `transport` (default: a new one from the options); warns through `outcome`."""
+    if transport is None:
+        transport = SigmaTransport(**transport_settings(params))
+    client = transport.client(params['api_url'])
+    if not params['validate_certs'] and client.url.startswith('https://'):
+        outcome.warn('validate_certs is false: the TLS certificate of %s is not verified' % client.display_url)
+    return client
+
+
 class SigmaModule(AnsibleModule):
     """An AnsibleModule with the connection options and a lazily built client."""
 
@@ -42,26 +83,18 @@ class SigmaModule(AnsibleModule):
             self.no_log_values.add(password)
         if not HAS_REQUESTS:
             self.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
-        if self.params['timeout'] <= 0:
-            self.fail_json(msg='timeout must be greater than 0, got %s' % self.params['timeout'])
-        if self.params['retries'] < 0:
-            self.fail_json(msg='retries must be 0 or more, got %s' % self.params['retries'])
-        try:
-            normalize_url(self.params['api_url'])
-        except ValueError as exc:
-            self.fail_json(msg='api_url: %s' % exc)
+        error = connection_errors(self.params)
+        if error:
+            self.fail_json(msg=error)
         self._client = None
 
     @property
     def client(self):
         if self._client is None:
-            p = self.params
-            transport = SigmaTransport(validate_certs=p['validate_certs'], ca_path=p['ca_path'], timeout=p['timeout'],
-                                       retries=p['retries'], username=p['username'], password=p['password'],
-                                       headers=p['headers'])
-            self._client = transport.client(p['api_url'])
-            if not p['validate_certs'] and self._client.url.startswith('https://'):
-                self.warn('validate_certs is false: the TLS certificate of %s is not verified' % self._client.display_url)
+            outcome = Outcome()
+            self._client = make_client(self.params, outcome)
+            for text in outcome.warnings:
+                self.warn(text)
         return self._client
 
     def fail_sigma(self, err, **result):
@@ -69,5 +102,38 @@ class SigmaModule(AnsibleModule):
         result.setdefault('changed', False)
         self.fail_json(msg=str(err), sigma_error=err.to_dict(), **result)
 
+    def run(self, work):
+        """Run `work(client, outcome)` -> result dict; hand its warnings and secrets over; exit or fail.
 
-__all__ = ['SigmaError', 'SigmaModule', 'connection_argument_spec']
+        `work` is the engine: it raises Failure with the partial result.
+        """
+        outcome = Outcome()
+        failure = None
+        try:
+            result = work(self.client, outcome)
+        except Failure as exc:
+            failure = exc
+        self.no_log_values.update(outcome.no_log_values)
+        for text in outcome.warnings:
+            self.warn(text)
+        if failure is not None:
+            # outside the except block: fail_json would add the engine's traceback to the result
+            self.fail_json(**failure.result)
+        self.exit_json(**result)
+
+
+class JobModule(SigmaModule):
+    """A SigmaModule that hides job secrets from the first moment.
+
+    Secrets inside `extra`, URLs and (for sigma_jobs) the items of `jobs`
+    have no `no_log` option of their own: they are collected from the raw
+    arguments, before Ansible validates (and may refuse) them or logs the
+    invocation.
+    """
+
+    def _load_params(self):
+        super(JobModule, self)._load_params()
+        self.no_log_values.update(secrets_of(self.params))
+
+
+__all__ = ['SigmaError', 'SigmaModule', 'JobModule', 'connection_argument_spec', 'connection_errors', 'make_client']

@@ -61,7 +61,7 @@ options:
     default: []
   probe_timeout:
     description:
-      - Seconds the server may spend probing each input of O(probe_inputs) (sent as C(timeout)).
+      - Seconds the server may spend probing each input of O(probe_inputs) (sent as C(timeout)), greater than 0.
       - The module waits up to this plus two seconds for each probe's answer, or O(timeout) if that is longer.
     type: int
     default: 20
@@ -679,102 +679,13 @@ dump:
     ec: 0
 '''
 
-from ansible_collections.sigma.media_server.plugins.module_utils._ci import mask_url_passwords
-from ansible_collections.sigma.media_server.plugins.module_utils._dump import MASK, license_key, mask_dump, normalize_dump
-from ansible_collections.sigma.media_server.plugins.module_utils._module import SigmaError, SigmaModule
-from ansible_collections.sigma.media_server.plugins.module_utils._progress import info_streams, normalize_progress
-
-DUMP_SUBSETS = ('server', 'gpus', 'load', 'apps', 'license')
-ALL_SUBSETS = DUMP_SUBSETS + ('jobs',)
-DEFAULT_SUBSETS = DUMP_SUBSETS
-
-
-def resolve_subsets(requested):
-    """The set of subsets from a gather_subset list; raises ValueError naming a bad entry."""
-    chosen = set()
-    positive = False
-    for raw in requested:
-        item = str(raw).strip()
-        negate = item.startswith('!')
-        name = item[1:].strip() if negate else item
-        if name != 'all' and name not in ALL_SUBSETS:
-            raise ValueError('gather_subset: unknown subset %r; choose from %s, all, or one of them prefixed with !'
-                             % (item, ', '.join(ALL_SUBSETS)))
-        names = ALL_SUBSETS if name == 'all' else (name,)
-        if negate:
-            if not positive:
-                chosen.update(DEFAULT_SUBSETS)
-                positive = True
-            chosen.difference_update(names)
-        else:
-            positive = True
-            chosen.update(names)
-    return chosen
+from ansible_collections.sigma.media_server.plugins.module_utils._info import argument_spec, gather
+from ansible_collections.sigma.media_server.plugins.module_utils._module import SigmaModule
 
 
 def main():
-    module = SigmaModule(
-        argument_spec=dict(
-            gather_subset=dict(type='list', elements='str', default=list(DEFAULT_SUBSETS)),
-            show_license_key=dict(type='bool', default=False, no_log=False),
-            probe_inputs=dict(type='list', elements='str', default=[]),
-            probe_timeout=dict(type='int', default=20),
-            detect_keyframes=dict(type='bool', default=False),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    try:
-        subsets = resolve_subsets(p['gather_subset'])
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    if p['probe_timeout'] <= 0:
-        module.fail_json(msg='probe_timeout must be greater than 0, got %s' % p['probe_timeout'])
-    for url in p['probe_inputs']:
-        if not url or not url.strip():
-            module.fail_json(msg='probe_inputs: an input URL must be a non-empty string')
-    # a password in an input URL is a secret wherever the URL shows up
-    probe_passwords = set()
-    mask_url_passwords(p['probe_inputs'], probe_passwords)
-    module.no_log_values.update(probe_passwords)
-
-    result = dict(changed=False, gather_subset=sorted(subsets))
-    client = module.client
-    try:
-        if subsets & set(DUMP_SUBSETS):
-            raw = client.dump()
-            key = license_key(raw)
-            if key and not p['show_license_key']:
-                module.no_log_values.add(key)
-            facts = normalize_dump(raw)
-            for name in DUMP_SUBSETS:
-                if name in subsets:
-                    result[name] = facts[name]
-            if 'gpus' in subsets:
-                result['models'] = facts['models']
-            if 'license' in subsets:
-                result['license']['key'] = (key if p['show_license_key'] else MASK) if key else None
-            result['dump'] = mask_dump(raw)
-        if 'jobs' in subsets:
-            # input and target URLs may carry user:password@ (srt, rtmp, http pull)
-            found = set()
-            result['jobs'] = mask_url_passwords(normalize_progress(client.progress('*')), found)
-            module.no_log_values.update(found)
-        if p['probe_inputs']:
-            result['inputs'] = {}
-            for url in p['probe_inputs']:
-                try:
-                    answer = client.info(url, timeout=p['probe_timeout'], detect_keyframes=p['detect_keyframes'])
-                except SigmaError as err:
-                    module.fail_json(msg='%s (probing input %s)' % (err, url), sigma_error=err.to_dict(), **result)
-                try:
-                    # remove_values() does not mask dict keys: mask the URL key here
-                    result['inputs'][mask_url_passwords(url)] = info_streams(answer, url)
-                except ValueError as exc:
-                    module.fail_json(msg='Sigma server %s, function info: %s' % (client.display_url, exc), **result)
-    except SigmaError as err:
-        module.fail_sigma(err, **result)
-    module.exit_json(**result)
+    module = SigmaModule(argument_spec(), supports_check_mode=True)
+    module.run(lambda client, outcome: gather(module.params, client, outcome))
 
 
 if __name__ == '__main__':

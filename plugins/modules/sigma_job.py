@@ -26,6 +26,7 @@ author:
   - Sigma collection maintainers (@sigma-media)
 extends_documentation_fragment:
   - sigma.media_server.connection
+  - sigma.media_server.wait
   - sigma.media_server.job
   - sigma.media_server.attributes
 attributes:
@@ -59,21 +60,6 @@ options:
       - Start the job again with its configuration even when nothing seems to differ.
     type: bool
     default: false
-  wait:
-    description:
-      - Wait until the live job is C(started) or the VOD job C(finished).
-      - A job in state C(error) makes the module fail with the job's error entries; on timeout the module fails and
-        returns the last progress entry in RV(job).
-    type: bool
-    default: false
-  wait_timeout:
-    description: Seconds to wait with O(wait).
-    type: float
-    default: 120
-  wait_interval:
-    description: Seconds between two C(progress) requests with O(wait).
-    type: float
-    default: 1
 notes:
   - B(How changes are seen.) C(progress) reports only the inputs, profile ids, targets (format, url, select), weight
     and C(_id) of a job. The module compares those, and writes into C(_id) at start a 24-hex record of the rest,
@@ -236,12 +222,14 @@ diff:
     after: {state: present, config: {name: vtv3, mode: live, gpu: auto, input: udp://239.1.1.1:1234}}
 '''
 
-from ansible_collections.sigma.media_server.plugins.module_utils._jobs import JobModule, job_spec_with_control, run
+from ansible_collections.sigma.media_server.plugins.module_utils._jobs import engine
+from ansible_collections.sigma.media_server.plugins.module_utils._jobs.options import argument_spec
+from ansible_collections.sigma.media_server.plugins.module_utils._module import JobModule
 
 
 def main():
-    module = JobModule(job_spec_with_control(single=True), supports_check_mode=True)
-    run(module, [module.params], single=True)
+    module = JobModule(argument_spec(single=True), supports_check_mode=True)
+    module.run(lambda client, outcome: engine.run(module.params, client, outcome, single=True, check_mode=module.check_mode))
 
 
 if __name__ == '__main__':

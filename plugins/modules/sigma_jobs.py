@@ -23,6 +23,7 @@ author:
   - Sigma collection maintainers (@sigma-media)
 extends_documentation_fragment:
   - sigma.media_server.connection
+  - sigma.media_server.wait
   - sigma.media_server.attributes
 attributes:
   check_mode:
@@ -51,21 +52,6 @@ options:
       - Stop the jobs on the server that O(jobs) does not name.
     type: bool
     default: false
-  wait:
-    description:
-      - Wait until every live job of the list is C(started) and every VOD job C(finished).
-      - A job in state C(error) makes the module fail with the job's error entries; on timeout the module fails and
-        returns the last progress entries.
-    type: bool
-    default: false
-  wait_timeout:
-    description: Seconds to wait with O(wait), for all jobs together.
-    type: float
-    default: 120
-  wait_interval:
-    description: Seconds between two C(progress) requests with O(wait).
-    type: float
-    default: 1
 notes:
   - Change detection, live updates without restart, the ledger of live updates and the masking of secrets work as
     in M(sigma.media_server.sigma_job); read its notes.
@@ -161,14 +147,14 @@ diff:
     after: {old-channel: {state: absent}}
 '''
 
-from ansible_collections.sigma.media_server.plugins.module_utils._jobs import JobModule, run, wait_argument_spec
+from ansible_collections.sigma.media_server.plugins.module_utils._jobs import engine
+from ansible_collections.sigma.media_server.plugins.module_utils._jobs.options import argument_spec
+from ansible_collections.sigma.media_server.plugins.module_utils._module import JobModule
 
 
 def main():
-    spec = dict(jobs=dict(type='list', elements='dict', required=True), exclusive=dict(type='bool', default=False))
-    spec.update(wait_argument_spec())
-    module = JobModule(spec, supports_check_mode=True)
-    run(module, module.params['jobs'], single=False)
+    module = JobModule(argument_spec(single=False), supports_check_mode=True)
+    module.run(lambda client, outcome: engine.run(module.params, client, outcome, single=False, check_mode=module.check_mode))
 
 
 if __name__ == '__main__':

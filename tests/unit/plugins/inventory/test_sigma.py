@@ -39,6 +39,7 @@ except ImportError:  # ansible-core < 2.19: every template string is trusted
 from ansible_collections.sigma.media_server.plugins.module_utils._client import (
     SigmaAPIError, SigmaBodyError, SigmaConnectionError, SigmaTimeoutError,
 )
+from ansible_collections.sigma.media_server.tests.unit.utils import english
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures')
 SEED_KEY = 'Y7KI4-HHQX5-0N9QN-X8TLN-VOPE7'
@@ -52,20 +53,6 @@ def seed_dump():
 
 
 SEED = seed_dump()
-
-# The English translation's damaged spelling (sigma-api.md, "Key spelling").
-ENGLISH = {'system': 'System', 'encoder': 'Encoder', 'storage': 'Storage', 'apps': 'APPS', 'child': 'Child',
-           'life': 'Life', 'id': 'ID', 'dt': 'Tel', 'cpu@process': 'CPU', 'mem@gpu': 'soft',
-           'licensestatus': 'LicenseStatus'}
-
-
-def english(doc, parent=None):
-    if isinstance(doc, list):
-        return [english(x, parent) for x in doc]
-    if not isinstance(doc, dict):
-        return doc
-    return dict((ENGLISH.get('%s@%s' % (k.lower(), parent), ENGLISH.get(k.lower(), k)), english(v, k.lower()))
-                for k, v in doc.items())
 
 
 def card(index, model, total=22731, used=705, load=2):

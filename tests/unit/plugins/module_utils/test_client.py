@@ -5,12 +5,8 @@
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 import time
-
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -19,56 +15,12 @@ from ansible_collections.sigma.media_server.plugins.module_utils._client import 
     SigmaAPIError, SigmaBodyError, SigmaConnectionError, SigmaHTTPError, SigmaTimeoutError, SigmaTransport,
     normalize_url, redact_url, shared_ssl_context, url_password,
 )
-
-
-class FakeServer(object):
-    """Answers from a queue of (status, content_type, body) or callables; records requests."""
-
-    def __init__(self):
-        self.answers = []
-        self.requests = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = 'HTTP/1.1'
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                length = int(self.headers.get('Content-Length') or 0)
-                raw = self.rfile.read(length)
-                server.requests.append({'body': json.loads(raw) if raw else None, 'headers': dict(self.headers)})
-                answer = server.answers.pop(0) if server.answers else (200, 'application/json', {'ec': 0, 'result': {}})
-                if answer == 'hang':
-                    time.sleep(1.5)
-                    return
-                if answer == 'reset':
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b'\x01\x00\x00\x00\x00\x00\x00\x00')
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    self.close_connection = True
-                    return
-                status, ctype, body = answer
-                data = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header('Content-Type', ctype)
-                self.send_header('Content-Length', str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.httpd = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = 'http://127.0.0.1:%d' % self.httpd.server_port
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+from ansible_collections.sigma.media_server.tests.unit.utils import FakeSigma
 
 
 @pytest.fixture
 def server():
-    srv = FakeServer()
+    srv = FakeSigma().serve()
     yield srv
     srv.close()
 
@@ -81,14 +33,14 @@ def make_client(url, **kwargs):
 
 
 def test_call_sends_type_and_returns_answer(server):
-    server.answers.append((200, 'application/json', {'ec': 0, 'result': {'vtv3': 'done'}, 'dt': 3}))
+    server.queue.append((200, 'application/json', {'ec': 0, 'result': {'vtv3': 'done'}, 'dt': 3}))
     answer = make_client(server.url).start({'name': 'vtv3', 'mode': 'live'})
     assert answer['result'] == {'vtv3': 'done'}
     assert server.requests[0]['body'] == {'name': 'vtv3', 'mode': 'live', 'type': 'start'}
 
 
 def test_ec_error_names_server_and_function(server):
-    server.answers.append((200, 'application/json', {'EC': 7, 'Msg': 'license not valid'}))
+    server.queue.append((200, 'application/json', {'EC': 7, 'Msg': 'license not valid'}))
     with pytest.raises(SigmaAPIError) as err:
         make_client(server.url).start({'name': 'a', 'mode': 'live'})
     text = str(err.value)
@@ -98,7 +50,7 @@ def test_ec_error_names_server_and_function(server):
 
 def test_html_from_proxy_is_http_error_with_excerpt(server):
     page = b'<html><head><title>502 Bad Gateway</title></head><body>' + b'x' * 500 + b'</body></html>'
-    server.answers.extend([(502, 'text/html', page)] * 3)
+    server.queue.extend([(502, 'text/html', page)] * 3)
     with pytest.raises(SigmaHTTPError) as err:
         make_client(server.url).dump()
     assert err.value.status == 502
@@ -109,28 +61,28 @@ def test_html_from_proxy_is_http_error_with_excerpt(server):
 
 
 def test_unsafe_call_is_not_repeated_after_it_reached_the_server(server):
-    server.answers.extend([(500, 'text/plain', b'boom')] * 3)
+    server.queue.extend([(500, 'text/plain', b'boom')] * 3)
     with pytest.raises(SigmaHTTPError):
         make_client(server.url).start({'name': 'a', 'mode': 'live'})
     assert len(server.requests) == 1
 
 
 def test_retry_recovers_a_safe_call(server):
-    server.answers.extend([(503, 'text/plain', b'busy'), (200, 'application/json', {'ec': 0, 'result': {}, 'total': 0})])
+    server.queue.extend([(503, 'text/plain', b'busy'), (200, 'application/json', {'ec': 0, 'result': {}, 'total': 0})])
     answer = make_client(server.url).progress('*')
     assert answer['total'] == 0
     assert len(server.requests) == 2
 
 
 def test_body_that_is_not_json(server):
-    server.answers.append((200, 'text/plain', b'hello, not json'))
+    server.queue.append((200, 'text/plain', b'hello, not json'))
     with pytest.raises(SigmaBodyError) as err:
         make_client(server.url, retries=0).dump()
     assert 'not JSON' in str(err.value) and 'hello, not json' in str(err.value)
 
 
 def test_timeout_is_bounded(server):
-    server.answers.extend(['hang', 'hang'])
+    server.queue.extend(['hang', 'hang'])
     client = make_client(server.url, timeout=0.3, retries=1)
     started = time.monotonic()
     with pytest.raises(SigmaTimeoutError) as err:
@@ -154,7 +106,7 @@ def test_connection_refused_names_the_server():
 
 
 def test_connection_reset(server):
-    server.answers.extend(['reset'] * 3)
+    server.queue.extend(['reset'] * 3)
     with pytest.raises(SigmaConnectionError) as err:
         make_client(server.url, retries=0).dump()
     assert server.url in str(err.value)

@@ -15,92 +15,18 @@ import pytest
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.sigma.media_server.plugins.module_utils._client import SigmaAPIError
 from ansible_collections.sigma.media_server.plugins.module_utils._dump import normalize_dump
 from ansible_collections.sigma.media_server.plugins.module_utils._job_spec import job_argument_spec
-from ansible_collections.sigma.media_server.plugins.module_utils._jobs import (
-    Engine, Job, LiveLedger, PlacementError, WriteLock, digest, lock_wait, place, plan_job, split_live,
-)
+from ansible_collections.sigma.media_server.plugins.module_utils._jobs.engine import Engine
+from ansible_collections.sigma.media_server.plugins.module_utils._jobs.model import Job, digest, split_live
+from ansible_collections.sigma.media_server.plugins.module_utils._jobs.placement import PlacementError, place
+from ansible_collections.sigma.media_server.plugins.module_utils._jobs.plan import plan_job
+from ansible_collections.sigma.media_server.plugins.module_utils._jobs.record import LiveLedger, WriteLock, lock_wait
+from ansible_collections.sigma.media_server.plugins.module_utils._outcome import Failure, Outcome
 from ansible_collections.sigma.media_server.plugins.module_utils._progress import normalize_progress_entry
+from ansible_collections.sigma.media_server.tests.unit.utils import FakeSigma
 
 SPEC = job_argument_spec()
-ENCODERS = {'Tesla T4': ['h264@yuv420p', 'h264@yuv444p', 'hevc@yuv420p', 'hevc@yuv420p10le'],
-            'GTX 1080': ['h264@yuv420p', 'hevc@yuv420p']}
-
-
-class FakeClient(object):
-    """An in-memory Sigma server with the emulator's semantics; records every call."""
-
-    def __init__(self, gpus=('Tesla T4', 'Tesla T4'), ignore_id=False, valid=True, counts=None):
-        self.url = self.display_url = 'http://fake:9999'
-        self.gpus, self.ignore_id, self.valid = list(gpus), ignore_id, valid
-        self.counts = counts or {}
-        self.jobs, self.calls, self.clock = {}, [], 0
-
-    def functions(self):
-        return [c[0] for c in self.calls]
-
-    def writes(self):
-        return [c for c in self.calls if c[0] in ('start', 'stop', 'update')]
-
-    def _entry(self, job):
-        cfg = job['config']
-        inp = cfg.get('input')
-        urls = [inp[k] for k in ('main', 'backup') if inp.get(k)] if isinstance(inp, dict) else inp if isinstance(inp, list) else [inp]
-        return {'state': job.get('state', 'started'), 'startup': 'T%d' % job['at'], 'error': job.get('error', []),
-                'input': [{'url': u, 'profile': [], 'bitrate': 1} for u in urls],
-                'profile': [{'id': p['id'], 'bitrate': 1} for p in cfg.get('profile', []) if p.get('enable', 1)],
-                'target': [{'format': t['format'], 'url': t['url'], 'select': t.get('select', []), 'bitrate': 1}
-                           for t in cfg.get('target', []) if t.get('enable', 1)],
-                'weight': cfg.get('weight', 1), '_id': '' if self.ignore_id else cfg.get('_id', '')}
-
-    def progress(self, name='*', mode=None):
-        self.calls.append(('progress', name))
-        names = list(self.jobs) if name == '*' else [n for n in (name,) if n in self.jobs]
-        return {'ec': 0, 'total': len(names), 'result': dict((n, self._entry(self.jobs[n])) for n in names)}
-
-    def dump(self):
-        self.calls.append(('dump',))
-        models = sorted(set(self.gpus))
-        return {'supported': [{'name': m, 'encoder': ENCODERS[m], 'decoder': []} for m in models],
-                'system': {'gpu': [{'index': i, 'name': m, 'count': self.counts.get(i, 0)} for i, m in enumerate(self.gpus)]}}
-
-    def start(self, body):
-        self.calls.append(('start', body['name'], copy.deepcopy(body)))
-        if not self.valid:
-            raise SigmaAPIError(self.display_url, 'start', 'the server answered ec=5: license is not valid (EXPIRED)', ec=5)
-        self.clock += 1
-        self.jobs[body['name']] = {'config': copy.deepcopy(body), 'at': self.clock}
-        return {'ec': 0, 'result': {body['name']: 'done'}}
-
-    def stop(self, name, mode=None):
-        self.calls.append(('stop', name))
-        self.jobs.pop(name, None)
-        return {'ec': 0, 'result': {}}
-
-    def update(self, name, filter_name, item_id, changed, mode='live'):
-        self.calls.append(('update', name, filter_name, item_id, copy.deepcopy(changed)))
-        return {'ec': 0, 'result': {}}
-
-
-class Failed(Exception):
-    pass
-
-
-class FakeModule(object):
-    def __init__(self, check_mode=False):
-        self.check_mode = check_mode
-        self.no_log_values = set()
-        self.warnings = []
-
-    def warn(self, text):
-        self.warnings.append(text)
-
-    def fail_json(self, **kwargs):
-        raise Failed(kwargs)
-
-    def fail_sigma(self, err, **kwargs):
-        raise Failed(dict(kwargs, msg=str(err)))
 
 
 def params(**change):
@@ -200,7 +126,7 @@ def started(client, j):
 
 
 def test_plan_absent_job_starts_then_same_is_noop():
-    client = FakeClient()
+    client = FakeSigma()
     j = job()
     plan = plan_job(j, None)
     assert plan.action == 'start' and plan.before == {'state': 'absent'} and plan.after['config']['_id'] == j.record_id
@@ -215,21 +141,21 @@ def test_plan_absent_job_starts_then_same_is_noop():
     ({'targets__0__select': ['0x100']}, 'targets (format, url or select)'),
 ])
 def test_observable_changes_restart_even_without_digest(change, reason):
-    client = FakeClient(ignore_id=True)
+    client = FakeSigma(ignore_id=True)
     entry = started(client, job())
     plan = plan_job(job(**change), entry)
     assert plan.action == 'restart' and reason in plan.reasons and plan.blind
 
 
 def test_weight_is_compared_when_set():
-    client = FakeClient(ignore_id=True)
+    client = FakeSigma(ignore_id=True)
     entry = started(client, job(weight=2))
     assert plan_job(job(weight=2), entry).action == 'none'
     assert 'weight' in plan_job(job(weight=3), entry).reasons
 
 
 def test_hidden_change_is_seen_through_the_digest_and_the_diff_says_so():
-    client = FakeClient()
+    client = FakeSigma()
     entry = started(client, job())
     plan = plan_job(job(profiles__0__width=1920), entry)
     assert plan.action == 'restart'
@@ -241,14 +167,14 @@ def test_hidden_change_is_seen_through_the_digest_and_the_diff_says_so():
 
 
 def test_hidden_change_is_invisible_without_id():
-    client = FakeClient(ignore_id=True)
+    client = FakeSigma(ignore_id=True)
     entry = started(client, job())
     plan = plan_job(job(profiles__0__width=1920), entry)
     assert plan.action == 'none' and plan.blind
 
 
 def test_user_id_through_extra_wins_and_falls_back():
-    client = FakeClient()
+    client = FakeSigma()
     j = job(extra={'_id': 'crm-42'})
     assert j.record_id == 'crm-42' and j.start_body(0)['_id'] == 'crm-42'
     entry = started(client, j)
@@ -258,7 +184,7 @@ def test_user_id_through_extra_wins_and_falls_back():
 
 
 def test_live_change_is_an_update_and_the_ledger_makes_it_a_noop():
-    client = FakeClient()
+    client = FakeSigma()
     entry = started(client, job())
     moved = job(watermarks__0__x=500)
     plan = plan_job(moved, entry)
@@ -272,7 +198,7 @@ def test_live_change_is_an_update_and_the_ledger_makes_it_a_noop():
 
 
 def test_live_change_with_force_or_other_change_restarts():
-    client = FakeClient()
+    client = FakeSigma()
     entry = started(client, job())
     assert plan_job(job(force=True, watermarks__0__x=500), entry).action == 'restart'
     plan = plan_job(job(watermarks__0__x=500, input='udp://x'), entry)
@@ -281,21 +207,21 @@ def test_live_change_with_force_or_other_change_restarts():
 
 @pytest.mark.parametrize('state, expected', [('error', 'restart'), ('finished', 'restart'), ('started', 'none')])
 def test_a_live_job_must_run(state, expected):
-    client = FakeClient()
+    client = FakeSigma()
     started(client, job())
     client.jobs['ch1']['state'] = state
     assert plan_job(job(), entry_of(client)).action == expected
 
 
 def test_vod_finished_is_present():
-    client = FakeClient()
+    client = FakeSigma()
     entry = started(client, job(mode='vod'))
     client.jobs['ch1']['state'] = 'finished'
     assert plan_job(job(mode='vod'), entry_of(client)).action == 'none'
 
 
 def test_states_restarted_and_absent():
-    client = FakeClient()
+    client = FakeSigma()
     entry = started(client, job())
     assert plan_job(job(state='restarted'), entry).reasons == ['state is restarted']
     assert plan_job(job(state='restarted'), None).action == 'start'
@@ -307,7 +233,7 @@ def test_states_restarted_and_absent():
 
 
 def facts(gpus, counts=None):
-    return normalize_dump(FakeClient(gpus=gpus, counts=counts).dump())
+    return normalize_dump(FakeSigma(gpus=gpus, counts=counts).dump())
 
 
 def test_auto_picks_the_least_loaded_capable_card_and_spreads():
@@ -383,15 +309,15 @@ def test_ledger_reports_an_unwritable_directory(tmp_path):
 
 
 def run(client, jobs, tmp_path, check=False, exclusive=False, single=False):
-    module = FakeModule(check)
-    engine = Engine(module, client, LiveLedger(client.display_url, str(tmp_path)), single=single)
+    module = Outcome()
+    engine = Engine(client, module, check, LiveLedger(client.display_url, str(tmp_path)), single=single)
     plans = engine.reconcile(jobs, exclusive=exclusive)
     engine.refresh(plans, False, 1, 0.01)
     return engine.result(plans), module
 
 
 def test_engine_noop_sends_one_request(tmp_path):
-    client = FakeClient()
+    client = FakeSigma()
     result, _m = run(client, [job()], tmp_path, single=True)
     # a change: progress, progress again under the write lock, dump (placement), start, progress after writing
     assert result['changed'] and client.functions() == ['progress', 'progress', 'dump', 'start', 'progress']
@@ -402,13 +328,13 @@ def test_engine_noop_sends_one_request(tmp_path):
 
 
 def test_engine_cpu_job_sends_no_dump(tmp_path):
-    client = FakeClient()
+    client = FakeSigma()
     run(client, [job(gpu=-1)], tmp_path, single=True)
     assert 'dump' not in client.functions()
 
 
 def test_engine_check_mode_sends_no_write(tmp_path):
-    client = FakeClient()
+    client = FakeSigma()
     result, _m = run(client, [job()], tmp_path, check=True, single=True)
     assert result['changed'] and client.functions() == ['progress', 'dump']
     assert result['actions'][0]['function'] == 'start' and result['actions'][0]['config']['gpu'] == 0
@@ -416,7 +342,7 @@ def test_engine_check_mode_sends_no_write(tmp_path):
 
 
 def test_engine_live_update_then_noop_then_restart(tmp_path):
-    client = FakeClient()
+    client = FakeSigma()
     run(client, [job()], tmp_path)
     client.calls = []
     result, module = run(client, [job(watermarks__0__x=500)], tmp_path)
@@ -435,7 +361,7 @@ def test_engine_live_update_then_noop_then_restart(tmp_path):
 
 
 def test_engine_update_in_check_mode_records_nothing(tmp_path):
-    client = FakeClient()
+    client = FakeSigma()
     run(client, [job()], tmp_path)
     run(client, [job(watermarks__0__x=500)], tmp_path, check=True)
     client.calls = []
@@ -444,7 +370,7 @@ def test_engine_update_in_check_mode_records_nothing(tmp_path):
 
 
 def test_engine_exclusive_stops_unnamed_jobs(tmp_path):
-    client = FakeClient()
+    client = FakeSigma()
     run(client, [job(name='a', gpu=-1), job(name='b', gpu=-1), job(name='c', gpu=-1)], tmp_path)
     client.calls = []
     result, _m = run(client, [job(name='a', gpu=-1)], tmp_path, exclusive=True, check=True)
@@ -457,7 +383,7 @@ def test_engine_exclusive_stops_unnamed_jobs(tmp_path):
 
 
 def test_engine_many_jobs_one_progress_and_spread(tmp_path):
-    client = FakeClient(gpus=('Tesla T4',) * 4)
+    client = FakeSigma(gpus=('Tesla T4',) * 4)
     jobs = [job(name='ch%03d' % i, targets__0__url='/d/%d' % i, targets__1__url='/e/%d' % i) for i in range(100)]
     result, _m = run(client, jobs, tmp_path)
     assert client.functions().count('progress') == 3 and client.functions().count('dump') == 1
@@ -468,49 +394,49 @@ def test_engine_many_jobs_one_progress_and_spread(tmp_path):
 
 
 def test_engine_placement_refusal_starts_nothing(tmp_path):
-    client = FakeClient(gpus=('GTX 1080',))
+    client = FakeSigma(gpus=('GTX 1080',))
     bad = job(name='hdr', profiles__0__codec='hevc', profiles__0__pixel_format='yuv420p10le')
-    with pytest.raises(Failed) as exc:
+    with pytest.raises(Failure) as exc:
         run(client, [job(name='ok'), bad], tmp_path)
-    assert 'nothing was started' in exc.value.args[0]['msg'] and 'profile 0x100' in exc.value.args[0]['msg']
+    assert 'nothing was started' in exc.value.result['msg'] and 'profile 0x100' in exc.value.result['msg']
     assert client.writes() == []
 
 
 def test_engine_write_failure_is_not_a_false_change(tmp_path):
-    client = FakeClient(valid=False)
-    with pytest.raises(Failed) as exc:
+    client = FakeSigma(valid=False)
+    with pytest.raises(Failure) as exc:
         run(client, [job(gpu=-1)], tmp_path)
-    result = exc.value.args[0]
+    result = exc.value.result
     assert result['changed'] is False and 'job ch1' in result['msg'] and 'license is not valid' in result['msg']
 
 
 def test_engine_warns_once_when_the_server_ignores_id(tmp_path):
-    client = FakeClient(ignore_id=True)
+    client = FakeSigma(ignore_id=True)
     run(client, [job(name='a', gpu=-1), job(name='b', gpu=-1)], tmp_path)
     _result, module = run(client, [job(name='a', gpu=-1), job(name='b', gpu=-1)], tmp_path)
     assert len(module.warnings) == 1 and 'a, b' in module.warnings[0]
 
 
 def test_engine_wait_fails_with_error_entries(tmp_path):
-    client = FakeClient()
-    module = FakeModule()
-    engine = Engine(module, client, LiveLedger(client.display_url, str(tmp_path)))
+    client = FakeSigma()
+    module = Outcome()
+    engine = Engine(client, module, False, LiveLedger(client.display_url, str(tmp_path)))
     plans = engine.reconcile([job(gpu=-1, mode='vod')])
     client.jobs['ch1']['state'] = 'error'
     client.jobs['ch1']['error'] = ['[01-01 00:00:06] Connection timed out: udp://x (code: INPUT_TIMEOUT)']
-    with pytest.raises(Failed) as exc:
+    with pytest.raises(Failure) as exc:
         engine.refresh(plans, True, 1, 0.01)
-    assert 'INPUT_TIMEOUT' in exc.value.args[0]['msg']
+    assert 'INPUT_TIMEOUT' in exc.value.result['msg']
 
 
 def test_engine_wait_times_out_with_the_last_entry(tmp_path):
-    client = FakeClient()
-    module = FakeModule()
-    engine = Engine(module, client, LiveLedger(client.display_url, str(tmp_path)), single=True)
+    client = FakeSigma()
+    module = Outcome()
+    engine = Engine(client, module, False, LiveLedger(client.display_url, str(tmp_path)), single=True)
     plans = engine.reconcile([job(gpu=-1, mode='vod')])
-    with pytest.raises(Failed) as exc:
+    with pytest.raises(Failure) as exc:
         engine.refresh(plans, True, 0.05, 0.01)
-    result = exc.value.args[0]
+    result = exc.value.result
     assert 'timed out' in result['msg'] and result['job']['state'] == 'started' and result['action'] == 'start'
     assert result['changed'] is True
     assert json.dumps(result).count('K3Y') == 0
@@ -519,7 +445,7 @@ def test_engine_wait_times_out_with_the_last_entry(tmp_path):
 # ------------------------------------------------------------------------------------------ the write lock
 
 
-class RacingClient(FakeClient):
+class RacingClient(FakeSigma):
     """Another run starts `racer` right after this run's first progress (the read-decide-start window)."""
 
     def __init__(self, racer, **kwargs):
@@ -549,7 +475,7 @@ def test_engine_replans_under_the_lock_and_does_not_start_twice(tmp_path):
 
 
 def test_engine_noop_takes_no_lock(tmp_path):
-    client = FakeClient()
+    client = FakeSigma()
     run(client, [job(gpu=-1)], tmp_path)
     holder = WriteLock(client.display_url, str(tmp_path), 0)
     holder.acquire()
@@ -562,7 +488,7 @@ def test_engine_noop_takes_no_lock(tmp_path):
 
 
 def test_engine_waits_for_the_lock_and_sees_the_other_runs_result(tmp_path):
-    client = FakeClient()
+    client = FakeSigma()
     j = job(gpu=-1)
     holder = WriteLock(client.display_url, str(tmp_path), 0)
     holder.acquire()
@@ -587,19 +513,19 @@ def test_engine_waits_for_the_lock_and_sees_the_other_runs_result(tmp_path):
 
 
 def test_engine_lock_wait_is_bounded_and_names_server_and_file(tmp_path):
-    client = FakeClient()
+    client = FakeSigma()
     holder = WriteLock(client.display_url, str(tmp_path), 0)
     holder.acquire()
     try:
-        engine = Engine(FakeModule(), client, LiveLedger(client.display_url, str(tmp_path)),
+        engine = Engine(client, Outcome(), False, LiveLedger(client.display_url, str(tmp_path)),
                         lock=WriteLock(client.display_url, str(tmp_path), 0.3))
         started = time.monotonic()
-        with pytest.raises(Failed) as exc:
+        with pytest.raises(Failure) as exc:
             engine.reconcile([job(gpu=-1)])
         assert time.monotonic() - started < 3
     finally:
         holder.release()
-    result = exc.value.args[0]
+    result = exc.value.result
     assert client.display_url in result['msg'] and holder.path in result['msg'] and '0.3 s' in result['msg']
     assert result['changed'] is False and result['lock_file'] == holder.path
     assert client.writes() == [] and client.functions() == ['progress']
@@ -620,9 +546,9 @@ def test_write_lock_file_is_per_server_in_a_private_state_dir(tmp_path):
 def test_engine_goes_on_with_a_warning_when_the_lock_cannot_be_made(tmp_path):
     blocker = tmp_path / 'file'
     blocker.write_text('x')
-    client = FakeClient()
-    module = FakeModule()
-    engine = Engine(module, client, LiveLedger(client.display_url, str(blocker / 'sub')))
+    client = FakeSigma()
+    module = Outcome()
+    engine = Engine(client, module, False, LiveLedger(client.display_url, str(blocker / 'sub')))
     engine.reconcile([job(gpu=-1)])
     assert [c[0] for c in client.writes()] == ['start']
     assert any('could not take the write lock' in w and client.display_url in w for w in module.warnings)

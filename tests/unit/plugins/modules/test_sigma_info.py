@@ -9,30 +9,13 @@ import copy
 import json
 import os
 import re
-import socket
-import threading
 import time
-
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ansible.module_utils import basic
-
+from ansible_collections.sigma.media_server.plugins.module_utils import _info
 from ansible_collections.sigma.media_server.plugins.modules import sigma_info
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    import contextlib
-    from unittest import mock
-
-    from ansible.module_utils.common.text.converters import to_bytes
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        with mock.patch.object(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args or {}}))):
-            yield
+from ansible_collections.sigma.media_server.tests.unit.utils import FakeSigma, dead_url, patch_module_args
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures')
 SEED_KEY = 'Y7KI4-HHQX5-0N9QN-X8TLN-VOPE7'
@@ -42,21 +25,6 @@ MASK = '********'
 def seed_dump():
     with open(os.path.join(FIXTURES, 'seed_begin_vi.txt'), encoding='utf-8') as handle:
         return json.loads(re.search(r'```json\n(.*?)```', handle.read(), re.S).group(1))
-
-
-# The English translation's damaged spelling, as sigma-api.md lists it.
-ENGLISH = {'system': 'System', 'encoder': 'Encoder', 'storage': 'Storage', 'apps': 'APPS', 'child': 'Child',
-           'life': 'Life', 'id': 'ID', 'dt': 'Tel', 'cpu@process': 'CPU', 'mem@gpu': 'soft'}
-
-
-def english(doc, parent=None):
-    if isinstance(doc, list):
-        return [english(x, parent) for x in doc]
-    if not isinstance(doc, dict):
-        return doc
-    if parent == 'result':  # job names and URLs are data
-        return dict((k, english(v)) for k, v in doc.items())
-    return dict((ENGLISH.get('%s@%s' % (k, parent), ENGLISH.get(k, k)), english(v, k)) for k, v in doc.items())
 
 
 PROGRESS = {'total': 1, 'ec': 0, 'dt': 2, 'result': {'VTV3': {
@@ -75,70 +43,9 @@ INFO = {'ec': 0, 'dt': 40, 'result': {INFO_URL: [
     {'type': 'audio', 'codec': 'aac', 'bitrate': 128, 'channel': 2, 'sampleRate': 48000, 'profile': 'LC'}]}}
 
 
-class FakeSigma(object):
-    """A Sigma server on 127.0.0.1: canned answers per function, optional faults, request log."""
-
-    def __init__(self):
-        self.requests = []
-        self.spelling = 'canonical'
-        self.fault = None  # 'html502' | 'hang' | 'ec' | 'info_ec'
-        self.answers = {'dump': seed_dump(), 'progress': PROGRESS, 'info': INFO}
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = 'HTTP/1.1'
-
-            def log_message(self, *args):
-                pass
-
-            def _answer(self, body):
-                function = body.get('type')
-                fake.requests.append((self.command, function, body))
-                if fake.fault == 'hang':
-                    time.sleep(3)
-                    return
-                if fake.fault == 'html502':
-                    self._send(502, b'<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>', 'text/html')
-                    return
-                if fake.fault == 'ec' or (fake.fault == 'info_ec' and function == 'info'):
-                    answer = {'ec': 7, 'msg': 'Cannot open input: Connection timed out', 'result': {}}
-                else:
-                    answer = copy.deepcopy(fake.answers[function])
-                if fake.spelling == 'english':
-                    answer = english(answer)
-                self._send(200, json.dumps(answer).encode(), 'application/json')
-
-            def _send(self, status, data, ctype):
-                self.send_response(status)
-                self.send_header('Content-Type', ctype)
-                self.send_header('Content-Length', str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):
-                self._answer({'type': 'dump'})
-
-            def do_POST(self):
-                raw = self.rfile.read(int(self.headers.get('Content-Length') or 0))
-                self._answer(json.loads(raw))
-
-        self.httpd = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = 'http://127.0.0.1:%d' % self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def functions(self):
-        return [r[1] for r in self.requests]
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
 def server():
-    fake = FakeSigma()
+    fake = FakeSigma(answers={'dump': seed_dump(), 'progress': PROGRESS, 'info': INFO}).serve()
     yield fake
     fake.close()
 
@@ -154,14 +61,6 @@ def run(capsys, **args):
     result.pop('invocation', None)
     assert bool(result.get('failed')) == (exc.value.code != 0)
     return bool(result.get('failed')), result, out
-
-
-def dead_url():
-    sock = socket.socket()
-    sock.bind(('127.0.0.1', 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return 'http://127.0.0.1:%d' % port
 
 
 # ----- gather_subset --------------------------------------------------------------------------
@@ -180,13 +79,13 @@ def dead_url():
     ([], set()),
 ])
 def test_resolve_subsets(requested, expected):
-    assert sigma_info.resolve_subsets(requested) == expected
+    assert _info.resolve_subsets(requested) == expected
 
 
 @pytest.mark.parametrize('bad', ['nope', '!nope', 'min', 'Server', ''])
 def test_resolve_subsets_rejects_unknown(bad):
     with pytest.raises(ValueError, match='gather_subset: unknown subset'):
-        sigma_info.resolve_subsets(['server', bad])
+        _info.resolve_subsets(['server', bad])
 
 
 def test_unknown_subset_fails_before_any_request(server, capsys):

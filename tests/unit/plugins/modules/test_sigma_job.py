@@ -14,27 +14,14 @@ from ansible.module_utils import basic
 
 from ansible_collections.sigma.media_server.plugins.module_utils import _module
 from ansible_collections.sigma.media_server.plugins.modules import sigma_job, sigma_jobs
-from ansible_collections.sigma.media_server.tests.unit.plugins.module_utils.test_jobs_engine import FakeClient
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    import contextlib
-    from unittest import mock
-
-    from ansible.module_utils.common.text.converters import to_bytes
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        with mock.patch.object(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args or {}}))):
-            yield
+from ansible_collections.sigma.media_server.tests.unit.utils import FakeSigma, patch_module_args
 
 SECRETS = ('DRMK3Y-0001', 'KEYID-0002', 'Pa55-w0rd', 'AKIA-0003', 'SECRET-0004', 'https://kms.example/secret-path')
 
 
 @pytest.fixture
 def server(monkeypatch, tmp_path):
-    client = FakeClient(gpus=('Tesla T4',))
+    client = FakeSigma(gpus=('Tesla T4',))
     logged = []
 
     class Transport(object):

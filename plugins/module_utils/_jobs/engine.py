@@ -1,0 +1,268 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the sigma.media_server collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The executor: reconcile desired jobs with one server; `run` is the entry of both modules.
+
+Concurrency: the first `progress` is read without a lock; when its plan has
+no write, the run ends there (a no-op costs ONE request). When it needs
+writes (not in check mode), the run takes an exclusive lock on a per-server
+lock file in the state directory (record.WriteLock), reads `progress` AGAIN,
+plans again from that fresh answer, sends the writes and releases the lock.
+So a change costs one more `progress`, and runs on one control node (forks,
+overlapping playbooks) serialise their writes per server and see each
+other's results: a job declared by 50 forks is started once. Runs from
+different control nodes do not share the lock.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from ansible_collections.sigma.media_server.plugins.module_utils._ci import MASK
+from ansible_collections.sigma.media_server.plugins.module_utils._client import SigmaError
+from ansible_collections.sigma.media_server.plugins.module_utils._dump import normalize_dump
+from ansible_collections.sigma.media_server.plugins.module_utils._job_spec import mask
+from ansible_collections.sigma.media_server.plugins.module_utils._jobs.model import LIVE, load_jobs
+from ansible_collections.sigma.media_server.plugins.module_utils._jobs.options import job_spec_with_control, wait_errors
+from ansible_collections.sigma.media_server.plugins.module_utils._jobs.placement import PlacementError, place
+from ansible_collections.sigma.media_server.plugins.module_utils._jobs.plan import UNKNOWN, Plan, plan_job, progress_config
+from ansible_collections.sigma.media_server.plugins.module_utils._jobs.record import (
+    LiveLedger, LockTimeout, WriteLock, lock_wait, state_dir,
+)
+from ansible_collections.sigma.media_server.plugins.module_utils._outcome import Failure
+from ansible_collections.sigma.media_server.plugins.module_utils._progress import normalize_progress
+
+RUNNING = ('started', 'running')
+
+
+class Engine(object):
+    """Reconcile desired jobs with one server.
+
+    `outcome` collects warnings and no_log values; failures raise Failure with
+    the partial result.
+    """
+
+    def __init__(self, client, outcome, check_mode=False, ledger=None, single=False, lock=None):
+        self.client = client
+        self.outcome = outcome
+        self.single = single  # sigma_job: progress of one name, results in the single-job shape
+        self.check = check_mode
+        self.ledger = ledger or LiveLedger(client.display_url)
+        self.lock = lock or WriteLock(client.display_url, self.ledger.directory)
+        self.written = False
+        self._plans = []
+
+    def _mask(self, obj):
+        found = set()
+        out = mask(obj, found)
+        self.outcome.hide(s for s in found if len(s) >= 3 and s not in (MASK, LIVE, UNKNOWN))
+        return out
+
+    def _fail(self, msg, plans, **extra):
+        result = self.output(plans)
+        result.update(extra, changed=self.written)
+        raise Failure(msg, **result)
+
+    def progress(self, name):
+        try:
+            return normalize_progress(self.client.progress(name))
+        except SigmaError as err:
+            raise Failure.sigma(err, changed=self.written)
+
+    def reconcile(self, jobs, exclusive=False):
+        """Read, plan, and when something must change, read and plan again under the server's write lock, then write."""
+        plans = self.plan(jobs, exclusive)
+        if not self.check and any(p.action != 'none' for p in plans):
+            locked = self.take_lock()
+            try:
+                plans = self.plan(jobs, exclusive)  # what another run changed meanwhile is seen now
+                self.execute(plans)
+            finally:
+                if locked:
+                    self.lock.release()
+        else:
+            self.execute(plans)
+        return plans
+
+    def take_lock(self):
+        """Take the write lock; True when held. Fails after the bounded wait; warns and goes on when it cannot be made."""
+        try:
+            self.lock.acquire()
+            return True
+        except LockTimeout as exc:
+            raise Failure('%s: nothing was changed: %s; runs on one control node change the jobs of a server '
+                          'one after the other' % (self.client.display_url, exc), lock_file=self.lock.path)
+        except (IOError, OSError) as exc:
+            cause = os.strerror(exc.errno) if exc.errno else exc
+            self.outcome.warn('%s: could not take the write lock %s (%s); going on without it, so concurrent runs on '
+                              'this control node are not serialised' % (self.client.display_url, self.lock.path, cause))
+        return False
+
+    def plan(self, jobs, exclusive):
+        """One progress, then a plan per job (and a stop per unnamed job with `exclusive`)."""
+        entries = self.progress(jobs[0].name if self.single else '*')
+        plans = []
+        for job in jobs:
+            entry = entries.get(job.name)
+            live_seen = None
+            if entry is not None and entry.get('id') and job.user_id is None:
+                live_seen = self.ledger.get(job.name, entry['id'], entry.get('started'))
+            plans.append(plan_job(job, entry, live_seen))
+        if exclusive:
+            named = set(job.name for job in jobs)
+            for name in sorted(set(entries) - named):
+                plan = Plan(name, None, entries[name])
+                plan.action, plan.reasons = 'stop', ['not in the list and exclusive is true']
+                plan.before = {'state': 'present', 'config': progress_config(entries[name])}
+                plan.after = {'state': 'absent'}
+                plans.append(plan)
+        return plans
+
+    def execute(self, plans):
+        """Warn about blind jobs, place the starts, send the writes."""
+        blind = [p.name for p in plans if p.blind]
+        if blind:
+            self.outcome.warn('%s: job(s) %s carry no digest in _id (the server echoes it empty, or _id is set through '
+                              'extra); only input, profile ids, targets and weight are compared, so changes to other '
+                              'settings cannot be seen: use force or state=restarted to apply them'
+                              % (self.client.display_url, ', '.join(blind[:10])
+                                 + (' and %d more' % (len(blind) - 10) if len(blind) > 10 else '')))
+        self.placements(plans)
+        self.apply(plans)
+
+    def placements(self, plans):
+        starting = [p for p in plans if p.starts and p.job.gpu != -1]
+        if not starting:
+            return
+        try:
+            facts = normalize_dump(self.client.dump())
+        except SigmaError as err:
+            raise Failure.sigma(err)
+        planned, errors = {}, []
+        for plan in starting:
+            try:
+                plan.gpu = place(plan.job, facts, planned)
+            except PlacementError as exc:
+                errors.append(str(exc))
+        if errors:
+            raise Failure('%s: nothing was started: %s' % (self.client.display_url, '; '.join(errors)), errors=errors)
+
+    def _send(self, plan, record, call, *args):
+        """Send one write (not in check mode) and record it, masked, in the plan's actions."""
+        plan.actions.append(self._mask(record))
+        if not self.check:
+            try:
+                call(*args)
+            except SigmaError as err:
+                msg = 'job %s: %s' % (plan.name, err)
+                if self.written:
+                    msg += ' (earlier changes of this run were applied; later ones were not attempted)'
+                self._fail(msg, self._plans, sigma_error=err.to_dict())
+            self.written = True
+        plan.done = True
+
+    def apply(self, plans):
+        self._plans = plans
+        order = [p for p in plans if p.action == 'stop'] + [p for p in plans if p.starts] + \
+            [p for p in plans if p.action == 'update']
+        try:
+            for plan in order:
+                if plan.action == 'stop':
+                    mode = plan.entry.get('mode')  # progress may not say; stop then goes by name alone
+                    record = dict(function='stop', name=plan.name)
+                    if mode:
+                        record['mode'] = mode
+                    self._send(plan, record, self.client.stop, plan.name, mode)
+                    self.ledger.drop(plan.name)
+                elif plan.starts:
+                    body = plan.job.start_body(plan.gpu)
+                    self._send(plan, dict(function='start', name=plan.name, config=body), self.client.start, body)
+                    self.ledger.drop(plan.name)
+                else:
+                    for kind, ident, changed in plan.job.ops:
+                        self._send(plan, dict(function='update', name=plan.name, filter=kind, id=ident, changed=changed),
+                                   self.client.update, plan.name, kind, ident, changed)
+                    if not self.check:
+                        self.ledger.set(plan.name, plan.entry['id'], plan.entry.get('started'), plan.job.live_digest)
+        finally:
+            if not self.check:
+                problem = self.ledger.save()
+                if problem:
+                    self.outcome.warn(problem)
+
+    def refresh(self, plans, wait, timeout, interval):
+        """Re-read progress after writes; with `wait`, poll until live jobs run and VOD jobs finish."""
+        watched = [p for p in plans if p.job and p.job.state != 'absent']
+        if self.check or not (self.written or wait and watched):
+            return
+        deadline = time.monotonic() + timeout
+        read = self.written
+        while True:
+            if read:
+                entries = self.progress(plans[0].name if self.single else '*')
+                for p in plans:
+                    p.entry = entries.get(p.name)
+            read = True
+            if not wait:
+                return
+            states = dict((p.name, (p.entry or {}).get('state')) for p in watched)
+            failed = [p for p in watched if states[p.name] == 'error']
+            if failed:
+                self._fail('job(s) failed on %s: %s' % (self.client.display_url, '; '.join(
+                    '%s: %s' % (p.name, ' | '.join(p.entry.get('errors') or ['state error, no error entries']))
+                    for p in failed)), plans)
+            pending = [p for p in watched if states[p.name] not in (RUNNING if p.job.mode == 'live' else ('finished',))]
+            if not pending:
+                return
+            if time.monotonic() + interval > deadline:
+                self._fail('timed out after %g s waiting for job(s) %s on %s (live: started, vod: finished); last states: %s'
+                           % (timeout, ', '.join(p.name for p in pending), self.client.display_url,
+                              ', '.join('%s=%s' % (p.name, states[p.name]) for p in pending)), plans)
+            time.sleep(interval)
+
+    def result(self, plans):
+        jobs, actions = [], []
+        before, after = {}, {}
+        for p in plans:
+            changed = p.action != 'none' and p.done
+            jobs.append(dict(name=p.name, state=p.job.state if p.job else 'absent', action=p.action, changed=changed,
+                             reasons=p.reasons, gpu=p.gpu, job=self._mask(p.entry) if p.entry else None,
+                             actions=p.actions))
+            actions.extend(p.actions)
+            if changed:
+                before[p.name], after[p.name] = self._mask(p.before), self._mask(p.after)
+        return dict(jobs=jobs, actions=actions, diff=dict(before=before, after=after),
+                    changed=any(j['changed'] for j in jobs))
+
+    def output(self, plans):
+        """The module result: per-job list (sigma_jobs) or the one job's fields (sigma_job)."""
+        result = self.result(plans)
+        if not self.single:
+            return result
+        job, diff = result['jobs'][0], result['diff']
+        return dict(changed=result['changed'], job=job['job'], action=job['action'], reasons=job['reasons'],
+                    gpu=job['gpu'], actions=result['actions'],
+                    diff=dict(before=diff['before'].get(job['name'], {}), after=diff['after'].get(job['name'], {})))
+
+
+def run(params, client, outcome, single, check_mode=False, environ=None):
+    """What sigma_job (single) and sigma_jobs do, from their validated options; returns the result dict.
+
+    `environ` (default os.environ) is the environment of the task, where the
+    state directory is looked up. Raises Failure with the partial result.
+    """
+    if single:
+        jobs = load_jobs([params], None, None, outcome)
+    else:
+        jobs = load_jobs(params['jobs'], job_spec_with_control(False), 'jobs', outcome)
+    errors = wait_errors(params)
+    if errors:
+        raise Failure('; '.join(errors))
+    directory = state_dir(environ=environ)
+    ledger = LiveLedger(client.display_url, directory)
+    engine = Engine(client, outcome, check_mode, ledger, single=single,
+                    lock=WriteLock(client.display_url, directory, lock_wait(params['timeout'], params['retries'])))
+    plans = engine.reconcile(jobs, exclusive=not single and params['exclusive'])
+    engine.refresh(plans, params['wait'], params['wait_timeout'], params['wait_interval'])
+    return engine.output(plans)

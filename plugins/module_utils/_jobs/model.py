@@ -1,0 +1,145 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the sigma.media_server collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The job model: a desired job, its start body, its digests and its live `update` calls."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+
+from ansible_collections.sigma.media_server.plugins.module_utils._job_spec import (
+    body_size_error, check_job, effective_gpu, input_urls, secrets_of, to_api, validate_job_item,
+)
+from ansible_collections.sigma.media_server.plugins.module_utils._outcome import Failure
+
+LIVE = '(live)'  # placeholder of a live-updatable value inside the restart part
+
+
+def canonical(obj):
+    return json.dumps(obj, sort_keys=True, separators=(',', ':'), ensure_ascii=False, default=str)
+
+
+def digest(obj):
+    return hashlib.sha256(canonical(obj).encode('utf-8')).hexdigest()[:12]
+
+
+def dicts(value):
+    """The dicts of a value that may be a dict, a list of dicts or anything else."""
+    items = value if isinstance(value, list) else [value] if isinstance(value, dict) else []
+    return [i for i in items if isinstance(i, dict)]
+
+
+def split_live(body):
+    """(restart part, live part, update calls) of a start body; a VOD job has no live part."""
+    restart = copy.deepcopy(body)
+    live, ops = {}, []
+    if body.get('mode') != 'live':
+        return restart, live, ops
+
+    def take(kind, ident, items, keys):
+        """Move the values of `keys` (as in items[0]) to the live part; placeholders stay."""
+        changed = dict((k, items[0][k]) for k in keys if k in items[0])
+        if changed:
+            live['%s:%s' % (kind, ident)] = changed
+            ops.append((kind, ident, copy.deepcopy(changed)))
+            for item in items:
+                item.update((k, LIVE) for k in changed)
+
+    for w in dicts(restart.get('watermark')):
+        if w.get('id') not in (None, ''):
+            take('overlay', str(w['id']), [w], ('x', 'y', 'enable'))
+    for p in dicts(restart.get('profile')):
+        if p.get('type') == 'audio' and p.get('id') not in (None, ''):
+            take('volume', str(p['id']), [p], ('volume',))
+    targets = dicts(restart.get('target'))
+    # drm and header updates reach every target that has them: live only when all agree.
+    drms = [t['drm'] for t in targets if isinstance(t.get('drm'), dict) and t['drm']]
+    if drms and all(d == drms[0] for d in drms):
+        take('drm', '0', drms, sorted(drms[0]))
+    headers = [(t.get('manifest') or {}).get('header') for t in targets if t.get('format') in ('hls', 'dash')]
+    if headers and all(isinstance(h, dict) and h and h == headers[0] for h in headers):
+        take('header', '0', headers, sorted(headers[0]))
+    return restart, live, ops
+
+
+class Job(object):
+    """One desired job: its start body, digests and live update calls."""
+
+    def __init__(self, params, spec, state='present', force=False):
+        self.name = params['name']
+        self.mode = params['mode']
+        self.state = state
+        self.force = force
+        self.gpu = effective_gpu(params)
+        body = to_api(params, spec)
+        self.user_id = body.pop('_id', None)
+        restart, _live, self.ops = split_live(body)
+        self.restart_digest = digest(restart)
+        self.live_digest = digest(_live)
+        self.body = body
+        self.record_id = self.user_id if self.user_id is not None else self.restart_digest + self.live_digest
+
+    def start_body(self, gpu=None):
+        body = copy.deepcopy(self.body)
+        if gpu is not None:
+            if 'gpu' in (body.get('option') or {}):
+                body['option']['gpu'] = gpu
+            else:
+                body['gpu'] = gpu
+        body['_id'] = self.record_id
+        return body
+
+    def needs(self):
+        """{codec@pixelFormat: profile id} a GPU must encode (enabled video profiles, not copy)."""
+        out = {}
+        for p in dicts(self.body.get('profile')):
+            if p.get('type', 'video') == 'video' and p.get('enable', 1) and p.get('codec', 'h264') != 'copy':
+                out.setdefault('%s@%s' % (p.get('codec', 'h264'), p.get('pixelFormat', 'yuv420p')), str(p.get('id')))
+        return out
+
+    def observed(self):
+        """The desired values of the fields progress reports."""
+        targets = [t for t in dicts(self.body.get('target')) if t.get('enable', 1)]
+        return {
+            'input': input_urls(self.body.get('input')),
+            'profiles': sorted(str(p.get('id')) for p in dicts(self.body.get('profile')) if p.get('enable', 1)),
+            'targets': sorted(canonical([t.get('format'), t.get('url'), t.get('select') or []]) for t in targets),
+        }
+
+
+def load_jobs(items, spec, prefix, outcome):
+    """Validated Job objects from job option dicts; raises Failure (before any request) with every error.
+
+    `prefix` None: `items` were validated by Ansible already (sigma_job); else
+    each raw item is validated against `spec` and errors are named
+    `prefix[n]` (sigma_jobs' `jobs`). Secrets found are handed to `outcome`.
+    """
+    errors, jobs, names = [], [], {}
+    for n, item in enumerate(items):
+        where = '%s[%d]' % (prefix, n) if prefix else ''
+        if prefix:
+            params, item_errors, no_log = validate_job_item(item, spec, where)
+            outcome.hide(no_log)
+            if item_errors:
+                errors.extend(item_errors)
+                continue
+        else:
+            params = item
+        label = '%s (%s): ' % (where, params['name']) if prefix else ''
+        errors.extend(label + e for e in check_job(params, params['state']))
+        if params['name'] in names:
+            errors.append('%sname %r is already used by %s[%d]' % (label, params['name'], prefix, names[params['name']]))
+        names.setdefault(params['name'], n)
+        outcome.hide(secrets_of(params))
+        if not errors:
+            job = Job(params, spec, params['state'], params['force'])
+            too_big = body_size_error(job.name, job.start_body())
+            if too_big:
+                errors.append(label + too_big)
+            else:
+                jobs.append(job)
+    if errors:
+        raise Failure('invalid job specification: %s' % '; '.join(errors), errors=errors)
+    return jobs
