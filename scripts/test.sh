@@ -19,7 +19,8 @@
 #   docs         antsibull-docs lint-collection-docs --plugin-docs
 #   changelog    antsibull-changelog lint
 #   galaxy       ansible-galaxy collection build + galaxy-importer on the tarball
-#   ee           ansible-builder create from meta/execution-environment.yml
+#   ee           ansible-builder introspect on the installed tarball (meta/execution-environment.yml)
+#                and create from extras/awx/execution-environment.yml
 #
 # ansible-test needs the collection at .../ansible_collections/sigma/media_server
 # and refuses symlinks, so the checkout is copied once into a temp dir that all
@@ -259,28 +260,49 @@ step_changelog() {
 }
 
 step_galaxy() {
-  local dist="$WORK/dist" tarball
-  mkdir -p "$dist" "$WORK/importer-tmp"
-  cd "$COPY"
-  ansible-galaxy collection build --force --output-path "$dist" .
-  tarball="$(find "$dist" -name 'sigma-media_server-*.tar.gz' | head -n 1)"
+  local tarball
+  mkdir -p "$WORK/importer-tmp"
+  tarball="$(built_tarball)"
   note "built $tarball ($(du -h "$tarball" | cut -f1)); contents:"
   tar -tzf "$tarball" | grep -v '/$' | sed 's/^/   /'
   cd "$WORK"
   GALAXY_IMPORTER_CONFIG="$ROOT/scripts/galaxy-importer.cfg" \
     GALAXY_IMPORTER_TMP_ROOT_DIR="$WORK/importer-tmp" \
     "$VENV/bin/python" -m galaxy_importer.main "$tarball" 2>&1 | tee "$WORK/importer.log"
-  if grep -E '^(ERROR|CRITICAL)' "$WORK/importer.log"; then
-    die "galaxy-importer reported errors"
+  # Warnings count as failures: they are what Galaxy shows users on the collection's
+  # page (a broken meta/execution-environment.yml is only a warning there).
+  if grep -E '^(WARNING|ERROR|CRITICAL):' "$WORK/importer.log"; then
+    die "galaxy-importer reported the warnings or errors above"
   fi
   grep -q 'Importer processing completed successfully' "$WORK/importer.log" \
     || die "galaxy-importer did not complete"
 }
 
+# The collection tarball, built once per run into $WORK/dist; prints its path.
+built_tarball() {
+  local dist="$WORK/dist" tarball
+  tarball="$(find "$dist" -name 'sigma-media_server-*.tar.gz' 2>/dev/null | head -n 1)"
+  if [ -z "$tarball" ]; then
+    mkdir -p "$dist"
+    (cd "$COPY" && ansible-galaxy collection build --force --output-path "$dist" . >/dev/null)
+    tarball="$(find "$dist" -name 'sigma-media_server-*.tar.gz' | head -n 1)"
+  fi
+  echo "$tarball"
+}
+
 step_ee() {
-  cd "$ROOT"
-  ansible-builder create --file meta/execution-environment.yml --context "$WORK/ee-context" -v 1
-  find "$WORK/ee-context" -type f | sed "s|^$WORK/||"
+  local tarball cols="$WORK/ee-collections" def="$WORK/ee-definition"
+  tarball="$(built_tarball)"
+  # 1. What ansible-builder reads in the INSTALLED collection (meta/execution-environment.yml):
+  #    it must resolve, and list exactly requirements.txt and bindep.txt.
+  ansible-galaxy collection install --force --no-deps -p "$cols" "$tarball" 2>&1 | grep -v "is not part of the configured"
+  ansible-builder introspect --sanitize "$cols" --write-pip "$WORK/ee-pip.txt" --write-bindep "$WORK/ee-bindep.txt"
+  "$VENV/bin/python" "$ROOT/tests/awx/ee_check.py" introspected "$ROOT" "$WORK/ee-pip.txt" "$WORK/ee-bindep.txt"
+  # 2. The build definition users copy (extras/awx/execution-environment.yml), with the
+  #    tarball in place of Galaxy: ansible-builder must accept it and install the tarball.
+  "$VENV/bin/python" "$ROOT/tests/awx/ee_check.py" definition "$ROOT/extras/awx/execution-environment.yml" "$tarball" "$def"
+  ansible-builder create --file "$def/execution-environment.yml" --context "$WORK/ee-context" -v 1
+  "$VENV/bin/python" "$ROOT/tests/awx/ee_check.py" context "$WORK/ee-context" "$(basename "$tarball")"
 }
 
 if [[ " ${steps[*]} " == *" sanity-2.19 "* && " ${steps[*]} " == *" sanity-2.21 "* ]] \
