@@ -59,6 +59,16 @@ options:
       - Extra HTTP headers sent with every request, for example a token a reverse proxy expects.
       - The values are treated as secrets.
     type: dict
+  use_proxy:
+    description:
+      - Whether to connect through the proxy named by the E(HTTP_PROXY), E(HTTPS_PROXY) or E(ALL_PROXY) environment
+        variables (upper or lower case) of the host the module runs on, except for the hosts listed in E(NO_PROXY),
+        as M(ansible.builtin.uri) does.
+      - If V(false), the module connects directly to the server, even if a proxy is set in the environment.
+      - Nothing else is read from the environment (no C(.netrc) credentials, no E(REQUESTS_CA_BUNDLE)).
+      - If not set, the value of the E(SIGMA_USE_PROXY) environment variable is used.
+    type: bool
+    default: true
 requirements:
   - requests
 '''
@@ -103,6 +113,16 @@ options:
   headers:
     description: Extra HTTP headers sent with every request, for example a token a reverse proxy expects.
     type: dict
+  use_proxy:
+    description:
+      - Whether to connect through the proxy named by the E(HTTP_PROXY), E(HTTPS_PROXY) or E(ALL_PROXY) environment
+        variables (upper or lower case), except for the servers listed in E(NO_PROXY).
+      - If V(false), the servers are reached directly, even if a proxy is set in the environment.
+      - Nothing else is read from the environment (no C(.netrc) credentials, no E(REQUESTS_CA_BUNDLE)).
+    type: bool
+    default: true
+    env:
+      - name: SIGMA_USE_PROXY
 requirements:
   - requests
 '''

@@ -398,7 +398,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return SigmaTransport(validate_certs=self.get_option('validate_certs'), ca_path=self.get_option('ca_path'),
                               timeout=timeout, retries=retries, username=self.get_option('username'),
                               password=self.get_option('password'), headers=self.get_option('headers'),
-                              pool_size=max_workers)
+                              pool_size=max_workers, use_proxy=self.get_option('use_proxy'))
 
     def _fetch(self, servers, timeout, retries, max_workers):
         """Yield {'dump': masked dump} or {'error': message} for each of `servers`, in their order.

@@ -161,6 +161,10 @@ def shared_ssl_context(validate_certs=True, ca_path=None):
             if ctx is None:
                 if validate_certs:
                     ctx = ssl.create_default_context(cafile=ca_path)
+                    # urllib3 matches the host name (and IP address) itself when the context does
+                    # not: urllib3 1.26 gives the context no server_hostname for an IP address, which
+                    # a context that checks host names refuses ("check_hostname requires server_hostname")
+                    ctx.check_hostname = False
                 else:
                     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
                     ctx.check_hostname = False
@@ -184,6 +188,16 @@ class _SharedContextAdapter(HTTPAdapter):
     def _context(self):
         return shared_ssl_context(self._validate_certs, self._ca_path)
 
+    # requests < 2.32 builds pools from these keyword arguments only (it has no
+    # build_connection_pool_key_attributes): the context goes in here too.
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs['ssl_context'] = self._context()
+        super(_SharedContextAdapter, self).init_poolmanager(*args, **kwargs)
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        proxy_kwargs['ssl_context'] = self._context()
+        return super(_SharedContextAdapter, self).proxy_manager_for(proxy, **proxy_kwargs)
+
     def build_connection_pool_key_attributes(self, request, verify, cert=None):
         host_params, _pool_kwargs = super(_SharedContextAdapter, self).build_connection_pool_key_attributes(request, verify, cert)
         ctx = self._context()
@@ -199,7 +213,7 @@ class SigmaTransport(object):
     """What every server of a run shares: session, pools, TLS, auth, policy."""
 
     def __init__(self, validate_certs=True, ca_path=None, timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES,
-                 username=None, password=None, headers=None, pool_size=10, backoff=0.2):
+                 username=None, password=None, headers=None, pool_size=10, backoff=0.2, use_proxy=True):
         if not HAS_REQUESTS:
             raise RuntimeError('the Python library requests is required')
         self.timeout = float(timeout)
@@ -207,7 +221,10 @@ class SigmaTransport(object):
         self.backoff = backoff
         self.validate_certs = validate_certs
         self.session = requests.Session()
-        self.session.trust_env = False  # no proxy or netrc surprises from the environment
+        # Nothing from the environment but the proxy variables (see proxies_for): no netrc
+        # credentials, no REQUESTS_CA_BUNDLE replacing ca_path.
+        self.session.trust_env = False
+        self.use_proxy = bool(use_proxy)
         self.session.verify = bool(validate_certs)
         if not validate_certs:
             # the caller says so once (a module warning); urllib3 would say it per request
@@ -215,7 +232,7 @@ class SigmaTransport(object):
         self.session.headers.update({'Accept': 'application/json', 'Content-Type': 'application/json'})
         if headers:
             self.session.headers.update(dict((str(k), str(v)) for k, v in headers.items()))
-        if username is not None:
+        if username:  # an empty SIGMA_USERNAME (AWX injects every field, blank or not) is no user
             self.session.auth = (username, password or '')
         self.session.mount('http://', HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size))
         self.session.mount('https://', _SharedContextAdapter(validate_certs, ca_path,
@@ -223,6 +240,13 @@ class SigmaTransport(object):
 
     def client(self, api_url):
         return SigmaClient(api_url, self)
+
+    def proxies_for(self, url):
+        """The proxies for `url` from HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY (any case), as curl
+        and ansible.builtin.uri read them; none when use_proxy is false or NO_PROXY matches the host."""
+        if not self.use_proxy:
+            return {}
+        return requests.utils.get_environ_proxies(url)
 
     def close(self):
         self.session.close()
@@ -235,6 +259,10 @@ def _is_connect_failure(exc):
     if isinstance(exc, requests.exceptions.ConnectionError):
         reason = exc.args[0] if exc.args else None
         reason = getattr(reason, 'reason', reason)
+        if isinstance(exc, requests.exceptions.ProxyError):
+            # the proxy could not be reached: the request never left this machine
+            return any(type(arg).__name__ in ('NewConnectionError', 'NameResolutionError')
+                       for arg in getattr(reason, 'args', ()))
         return type(reason).__name__ in ('NewConnectionError', 'NameResolutionError')
     return False
 
@@ -242,6 +270,9 @@ def _is_connect_failure(exc):
 def _describe_connection_error(exc):
     text = str(exc)
     lowered = text.lower()
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return 'proxy error: %s (the proxy comes from the HTTP_PROXY/HTTPS_PROXY environment variables; ' \
+               'set use_proxy=false, or list the server in NO_PROXY, to connect directly)' % excerpt(text)
     if 'certificate verify failed' in lowered or isinstance(exc, requests.exceptions.SSLError):
         found = re.search(r'certificate verify failed[^(\'")\]]*', text)
         return 'TLS error: %s (set ca_path to the CA that signed the server certificate, ' \
@@ -263,14 +294,15 @@ class SigmaClient(object):
         self.display_url = redact_url(self.url)
         self.transport = transport
         self.endpoint = self.url + '/'
+        self.proxies = transport.proxies_for(self.endpoint)
 
     def _attempt(self, function, method, data, timeout, nominal):
         session = self.transport.session
         try:
             if method == 'GET':
-                resp = session.get(self.endpoint, timeout=(timeout, timeout))
+                resp = session.get(self.endpoint, timeout=(timeout, timeout), proxies=self.proxies)
             else:
-                resp = session.post(self.endpoint, data=data, timeout=(timeout, timeout))
+                resp = session.post(self.endpoint, data=data, timeout=(timeout, timeout), proxies=self.proxies)
         except requests.exceptions.Timeout as exc:
             connecting = isinstance(exc, requests.exceptions.ConnectTimeout)
             raise SigmaTimeoutError(self.display_url, function, 'no %s within %.3g s (timeout)'

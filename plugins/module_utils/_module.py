@@ -38,6 +38,7 @@ def connection_argument_spec():
         username=dict(type='str', fallback=(env_fallback, ['SIGMA_USERNAME'])),
         password=dict(type='str', no_log=True, fallback=(env_fallback, ['SIGMA_PASSWORD'])),
         headers=dict(type='dict', no_log=True),
+        use_proxy=dict(type='bool', default=True, fallback=(env_fallback, ['SIGMA_USE_PROXY'])),
     )
 
 
@@ -58,7 +59,7 @@ def transport_settings(params):
     """The keyword arguments of SigmaTransport from the validated connection options."""
     return dict(validate_certs=params['validate_certs'], ca_path=params['ca_path'], timeout=params['timeout'],
                 retries=params['retries'], username=params['username'], password=params['password'],
-                headers=params['headers'])
+                headers=params['headers'], use_proxy=params['use_proxy'])
 
 
 def make_client(params, outcome, transport=None):

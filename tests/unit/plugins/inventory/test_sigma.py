@@ -289,7 +289,7 @@ def test_every_documented_option_is_known(tmp_path, fake):
     fake.answers[URL % 1] = make_dump('a')
     config = dict(servers=[URL % 1], hostnames=['name'], max_workers=2, include_dump=False, fail_on_unreachable=False,
                   validate_certs=True, ca_path=None, timeout=5, retries=0, username=None, password=None, headers={},
-                  strict=False, compose={}, groups={}, keyed_groups=[], use_extra_vars=False, leading_separator=True,
+                  use_proxy=True, strict=False, compose={}, groups={}, keyed_groups=[], use_extra_vars=False, leading_separator=True,
                   cache=False, cache_plugin='ansible.builtin.memory', cache_timeout=60, cache_connection=None,
                   cache_prefix='sigma_')
     inventory, _plugin, _warnings = run(tmp_path, config)
@@ -307,14 +307,26 @@ def test_a_file_of_another_plugin_is_not_checked_as_ours(tmp_path, fake):
 def test_transport_options_and_defaults(tmp_path, fake):
     fake.answers[URL % 1] = make_dump('a')
     run(tmp_path, dict(servers=['10.0.0.1'], validate_certs=False, ca_path='/tmp/ca.pem', username='u',
-                       password='p', headers={'X-Token': 't'}))
+                       password='p', headers={'X-Token': 't'}, use_proxy=False))
     assert len(fake.transports) == 1
     kwargs = fake.transports[0]
     assert kwargs == dict(validate_certs=False, ca_path='/tmp/ca.pem', timeout=10.0, retries=1, username='u',
-                          password='p', headers={'X-Token': 't'}, pool_size=32)
+                          password='p', headers={'X-Token': 't'}, pool_size=32, use_proxy=False)
     # default scheme and port 9999; one dump per server, bounded by the timeout
     assert [(u, f) for u, f, _t in fake.calls] == [(URL % 1, 'dump')]
     assert 0 < fake.calls[0][2] <= 10.0
+
+
+@pytest.mark.parametrize('env, expected', [(None, True), ('false', False), ('true', True)])
+def test_use_proxy_comes_from_sigma_use_proxy(tmp_path, fake, monkeypatch, env, expected):
+    """AWX injects credentials into an inventory update only as environment variables."""
+    if env is None:
+        monkeypatch.delenv('SIGMA_USE_PROXY', raising=False)
+    else:
+        monkeypatch.setenv('SIGMA_USE_PROXY', env)
+    fake.answers[URL % 1] = make_dump('a')
+    run(tmp_path, dict(servers=['10.0.0.1']))
+    assert fake.transports[0]['use_proxy'] is expected
     assert fake.closed == 1
 
 
