@@ -11,6 +11,7 @@ export PYTHON
 
 VENV_STAMP    := .venv/.stamp
 VENV221_STAMP := .venv-2.21/.stamp
+VENVFLOOR_STAMP := .venv-floor/.stamp
 EMULATOR_DEPS := $(wildcard emulator/pyproject.toml emulator/setup.py)
 
 .PHONY: help venv test demo sanity sanity-2.19 sanity-2.21 units integration lint docs \
@@ -20,7 +21,8 @@ help:
 	@echo "make demo         install the collection and show it at work on an emulated fleet (scripts/demo.sh)"
 	@echo "make test         everything CI runs: emulator tests, sanity (2.19 + 2.21), units,"
 	@echo "                  integration, ansible-lint, docs lint, changelog lint, galaxy build + import, EE"
-	@echo "make venv         create .venv (3.11, ansible-core 2.19) and .venv-2.21 (3.13, ansible-core 2.21)"
+	@echo "make venv         create .venv (3.11, ansible-core 2.19), .venv-2.21 (3.13, ansible-core 2.21)"
+	@echo "                  and .venv-floor (3.11, ansible-core 2.17, the oldest requests/urllib3)"
 	@echo "make sanity       ansible-test sanity on both ansible-core versions"
 	@echo "make units        ansible-test units"
 	@echo "make integration  ansible-test integration against the emulated fleet"
@@ -42,7 +44,10 @@ $(VENV_STAMP): requirements-dev.txt $(EMULATOR_DEPS)
 $(VENV221_STAMP): requirements-2.21.txt
 	@bash scripts/venv.sh 2.21
 
-venv: $(VENV_STAMP) $(VENV221_STAMP)
+$(VENVFLOOR_STAMP): requirements-floor.txt
+	@bash scripts/venv.sh floor
+
+venv: $(VENV_STAMP) $(VENV221_STAMP) $(VENVFLOOR_STAMP)
 
 # ---------------------------------------------------------------- tests
 test: venv
@@ -102,6 +107,6 @@ bench-quick: $(VENV_STAMP)
 
 # ---------------------------------------------------------------- clean
 clean: fleet-down
-	rm -rf .venv .venv-2.21 build tests/output .ansible .pytest_cache \
+	rm -rf .venv .venv-2.21 .venv-floor build tests/output .ansible .pytest_cache \
 	  tests/integration/integration_config.yml emulator/*.egg-info
 	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +

@@ -3,10 +3,14 @@
 #   ROOT        repo root (the collection root: namespace sigma, name media_server)
 #   VENV        dev virtualenv (.venv, Python 3.11, ansible-core 2.19)
 #   VENV221     second sanity leg (.venv-2.21, Python 3.13, ansible-core 2.21)
+#   VENVFLOOR   the floor of everything (.venv-floor, Python 3.11, ansible-core 2.17, the
+#               oldest requests/urllib3 of requirements.txt; requirements-floor.txt): any
+#               step can run its tests there too
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$ROOT/.venv}"
 VENV221="${VENV221:-$ROOT/.venv-2.21}"
+VENVFLOOR="${VENVFLOOR:-$ROOT/.venv-floor}"
 COLLECTION_NAMESPACE=sigma
 COLLECTION_NAME=media_server
 

@@ -9,6 +9,8 @@
 #   sanity-2.19  ansible-test sanity, ansible-core 2.19 on Python 3.11 (.venv)
 #   sanity-2.21  ansible-test sanity, ansible-core 2.21 on Python 3.13 (.venv-2.21)
 #   units        ansible-test units --python 3.11
+#   units-floor  the same unit tests in .venv-floor: ansible-core 2.17 and the oldest
+#                requests/urllib3 of requirements.txt (ansible-test units --local)
 #   integration  emulated fleet + ansible-test integration --python 3.11
 #                (installs Debian's chromium for the report test when missing and
 #                running as root; the destructive role_server target runs as root
@@ -32,7 +34,7 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ALL_STEPS=(emulator sanity-2.19 sanity-2.21 units integration reliability bench-quick lint docs changelog galaxy ee)
+ALL_STEPS=(emulator sanity-2.19 sanity-2.21 units units-floor integration reliability bench-quick lint docs changelog galaxy ee)
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=("${ALL_STEPS[@]}")
 for s in "${steps[@]}"; do
@@ -195,6 +197,18 @@ step_units() {
   cd "$COPY"
   # shellcheck disable=SC2086
   ansible-test units --venv --python 3.11 --color no ${UNITS_ARGS:-} 2>&1 | pip_filter
+}
+
+step_units_floor() {
+  [ -x "$VENVFLOOR/bin/ansible-test" ] || die "$VENVFLOOR is missing: run 'make venv'"
+  local copy
+  # its own copy: ansible-test 2.17 writes its own tests/output
+  copy="$(make_collection_copy "$WORK/floor")"
+  cd "$copy"
+  "$VENVFLOOR/bin/python" -c 'import ansible, requests, urllib3
+print("-- ansible-core %s, requests %s, urllib3 %s" % (ansible.__version__, requests.__version__, urllib3.__version__))'
+  # shellcheck disable=SC2086
+  PATH="$VENVFLOOR/bin:$PATH" ansible-test units --local --python 3.11 --color no ${UNITS_ARGS:-}
 }
 
 step_integration() {

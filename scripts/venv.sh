@@ -2,6 +2,8 @@
 # Create/refresh the virtualenvs from the pinned requirements files.
 #   scripts/venv.sh dev     .venv       (python3 >= 3.11; requirements-dev.txt + ./emulator)
 #   scripts/venv.sh 2.21    .venv-2.21  (Python 3.13;     requirements-2.21.txt)
+#   scripts/venv.sh floor   .venv-floor (python3 >= 3.11; requirements-floor.txt: ansible-core 2.17,
+#                           the oldest requests/urllib3 the collection supports)
 #   scripts/venv.sh relock  re-resolve the top-level requirements (requirements-dev.in)
 #                           in a scratch venv and rewrite requirements-dev.txt
 # The Makefile calls these through stamp files, so an up-to-date venv is not
@@ -50,6 +52,14 @@ case "${1:-dev}" in
     install_get_pip
     touch "$VENV221/.stamp"
     ;;
+  floor)
+    header "venv: $VENVFLOOR ($("$PYTHON" -V 2>&1))"
+    mk_venv "$PYTHON" "$VENVFLOOR"
+    note "pip install -r requirements-floor.txt"
+    quietly "$VENVFLOOR/bin/pip" install -r "$ROOT/requirements-floor.txt"
+    quietly "$VENVFLOOR/bin/pip" check
+    touch "$VENVFLOOR/.stamp"
+    ;;
   relock)
     tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
     "$PYTHON" -m venv "$tmp/v"
@@ -62,5 +72,5 @@ case "${1:-dev}" in
     mv "$ROOT/requirements-dev.txt.new" "$ROOT/requirements-dev.txt"
     note "rewrote requirements-dev.txt"
     ;;
-  *) die "usage: $0 dev|2.21|relock" ;;
+  *) die "usage: $0 dev|2.21|floor|relock" ;;
 esac
