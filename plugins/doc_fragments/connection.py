@@ -83,8 +83,10 @@ options:
     env:
       - name: SIGMA_VALIDATE_CERTS
   ca_path:
-    description: A PEM file of CA certificates used to verify server certificates instead of the system store.
-    type: path
+    description:
+      - A PEM file of CA certificates used to verify server certificates instead of the system store.
+      - An empty value (as AWX injects for a blank credential field) means the system store.
+    type: str
     env:
       - name: SIGMA_CA_PATH
   timeout:

@@ -16,6 +16,7 @@ server URL and the function.
 from __future__ import annotations
 
 import json
+import os
 import re
 import ssl
 import threading
@@ -153,6 +154,7 @@ def shared_ssl_context(validate_certs=True, ca_path=None):
     Building a context costs tens of milliseconds of CPU on OpenSSL 3; a fleet
     run must not pay that per request or per server.
     """
+    ca_path = os.path.expanduser(ca_path) if ca_path else None  # '' (a blank AWX field) is no CA file
     key = (bool(validate_certs), ca_path if validate_certs else None)
     ctx = _SSL_CONTEXTS.get(key)
     if ctx is None:

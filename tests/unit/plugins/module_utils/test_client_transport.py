@@ -56,7 +56,7 @@ def pki(tmp_path_factory):
             '-subj', '/CN=sigma test CA', cwd=d)
     for name, san in (('good', 'DNS:localhost,IP:127.0.0.1'), ('other', 'DNS:sigma.invalid')):
         openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', name + '.key', '-out', name + '.csr',
-                '-subj', '/CN=%s' % san.split(',')[0].split(':')[1], cwd=d)
+                '-subj', '/CN=%s' % san.split(',', maxsplit=1)[0].split(':')[1], cwd=d)
         with open(os.path.join(d, name + '.ext'), 'w') as ext:
             ext.write('subjectAltName=%s\n' % san)
         openssl('x509', '-req', '-in', name + '.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
