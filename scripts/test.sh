@@ -23,6 +23,9 @@
 #   galaxy       ansible-galaxy collection build + galaxy-importer on the tarball
 #   ee           ansible-builder introspect on the installed tarball (meta/execution-environment.yml)
 #                and create from extras/awx/execution-environment.yml
+#   awx          tests/awx: the inventory update exactly as AWX runs it, and the playbooks
+#                through ansible-runner (fresh private data dir and HOME per run, the
+#                collection installed from the built tarball, AWX's fact storage)
 #
 # ansible-test needs the collection at .../ansible_collections/sigma/media_server
 # and refuses symlinks, so the checkout is copied once into a temp dir that all
@@ -34,7 +37,7 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ALL_STEPS=(emulator sanity-2.19 sanity-2.21 units units-floor integration reliability bench-quick lint docs changelog galaxy ee)
+ALL_STEPS=(emulator sanity-2.19 sanity-2.21 units units-floor integration reliability bench-quick lint docs changelog galaxy ee awx)
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=("${ALL_STEPS[@]}")
 for s in "${steps[@]}"; do
@@ -317,6 +320,15 @@ step_ee() {
   "$VENV/bin/python" "$ROOT/tests/awx/ee_check.py" definition "$ROOT/extras/awx/execution-environment.yml" "$tarball" "$def"
   ansible-builder create --file "$def/execution-environment.yml" --context "$WORK/ee-context" -v 1
   "$VENV/bin/python" "$ROOT/tests/awx/ee_check.py" context "$WORK/ee-context" "$(basename "$tarball")"
+}
+
+step_awx() {
+  [ -d "$ROOT/tests/awx" ] || skip "tests/awx does not exist"
+  local tarball
+  tarball="$(built_tarball)"
+  fleet_lock   # the suite's emulated fleet listens on fixed ports (19661-19669)
+  cd "$ROOT"
+  SIGMA_AWX_TARBALL="$tarball" "$VENV/bin/python" -m pytest tests/awx -q -p no:cacheprovider
 }
 
 if [[ " ${steps[*]} " == *" sanity-2.19 "* && " ${steps[*]} " == *" sanity-2.21 "* ]] \
