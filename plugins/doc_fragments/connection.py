@@ -113,8 +113,14 @@ options:
     env:
       - name: SIGMA_PASSWORD
   headers:
-    description: Extra HTTP headers sent with every request, for example a token a reverse proxy expects.
-    type: dict
+    description:
+      - Extra HTTP headers sent with every request, for example a token a reverse proxy expects.
+      - "A dictionary; from the environment variable, a JSON object (V({\"X-Token\": \"...\"})) or V(NAME=VALUE) pairs
+        separated by commas."
+      - The values are treated as secrets.
+    type: raw
+    env:
+      - name: SIGMA_HEADERS
   use_proxy:
     description:
       - Whether to connect through the proxy named by the E(HTTP_PROXY), E(HTTPS_PROXY) or E(ALL_PROXY) environment

@@ -50,9 +50,12 @@ options:
         (host variables set as given, after and over the ones this plugin sets).
       - A URL without a port gets C(9999); a URL without a scheme gets C(http://).
       - A URL may be listed only once.
+      - From the environment variable, a comma-separated list of URLs (names and variables need the file).
     type: list
     elements: raw
     required: true
+    env:
+      - name: SIGMA_INVENTORY_SERVERS
   hostnames:
     description:
       - How the host of a server that answered is named, in order of preference; the first that gives a name not used
@@ -68,22 +71,30 @@ options:
       - hostname
       - url
     default: [name, hostname, url]
+    env:
+      - name: SIGMA_INVENTORY_HOSTNAMES
   max_workers:
     description: How many servers are queried at the same time.
     type: int
     default: 32
+    env:
+      - name: SIGMA_INVENTORY_MAX_WORKERS
   include_dump:
     description:
       - Whether to add the whole C(dump) answer, as the server sent it, as the host variable C(sigma_dump).
       - The licence key in it is masked.
     type: bool
     default: false
+    env:
+      - name: SIGMA_INVENTORY_INCLUDE_DUMP
   fail_on_unreachable:
     description:
       - Fail the inventory run when a server cannot be reached or gives an unusable answer,
         instead of adding it to the group C(sigma_unreachable).
     type: bool
     default: false
+    env:
+      - name: SIGMA_INVENTORY_FAIL_ON_UNREACHABLE
 notes:
   - "Host variables of a server that answered: C(ansible_host) (the host of the URL), C(sigma_api_url) (the URL, without
     a password), C(sigma_version), C(sigma_license_status) (upper case, C(UNKNOWN) when absent),
@@ -92,7 +103,18 @@ notes:
     C(sigma_encoders) (sorted C(codec@format) strings that at least one card encodes), C(sigma_job_count), and with
     O(include_dump=true) C(sigma_dump)."
   - "Host variables of a server that did not answer: C(ansible_host), C(sigma_api_url), C(sigma_error)."
-  - Values that come from the servers are marked unsafe, so a template in them is never rendered.
+  - "Values that come from the servers (and O(compose)d values, O(servers) URLs and C(sigma_error)) are never rendered
+    as templates, on every supported ansible-core, and C(ansible-inventory --list --export) (what AWX imports) writes
+    them as plain strings. The one exception is a string that could be a template (it holds C({) or a C(#jinja2:)
+    header): it stays untrusted and is written as C({\"__ansible_unsafe\": ...}), so that whatever reads the output
+    back (AWX hands it to Ansible again) keeps it inert."
+  - "Every option can be set by an environment variable (AWX passes credentials and the source variables of an
+    inventory source to the inventory update that way): E(SIGMA_INVENTORY_SERVERS), E(SIGMA_USERNAME),
+    E(SIGMA_PASSWORD), E(SIGMA_HEADERS), E(SIGMA_VALIDATE_CERTS), E(SIGMA_CA_PATH), E(SIGMA_TIMEOUT),
+    E(SIGMA_RETRIES), the C(SIGMA_INVENTORY_*) ones above, and Ansible's E(ANSIBLE_INVENTORY_CACHE*) for the cache.
+    The configuration file wins over the environment. A boolean variable that is not a boolean (V(perhaps)) is refused."
+  - The password, the header values and a password in a server URL never reach host variables, warnings or the cache
+    (an error page that echoes one is masked).
   - O(compose), O(groups) and O(keyed_groups) also apply to unreachable servers, but never fail the run for them
     (their C(sigma_) facts are missing), whatever O(strict) says.
   - A failure is cached like an answer; use C(--flush-cache) (or O(cache_timeout)) to ask the server again.
@@ -132,8 +154,10 @@ compose:
   gpu_busy: sigma_gpus | map(attribute='load') | select('gt', 80) | list | length > 0
 '''
 
+import base64
 import difflib
 import json
+import os
 import re
 import time
 
@@ -143,9 +167,16 @@ from urllib.parse import urlsplit
 
 from ansible import constants as C
 from ansible.errors import AnsibleError, AnsibleParserError
+from ansible.module_utils.common.validation import check_type_dict
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
-from ansible.utils.unsafe_proxy import wrap_var
+
+try:
+    from ansible.template import trust_as_template  # ansible-core >= 2.19 (data tagging)
+    wrap_var = None
+except ImportError:  # ansible-core < 2.19: a plain string is templated, an AnsibleUnsafe one never
+    from ansible.utils.unsafe_proxy import wrap_var
+    trust_as_template = None
 
 from ansible_collections.sigma.media_server.plugins.module_utils._client import (
     DEFAULT_PORT, HAS_REQUESTS, SigmaError, SigmaTransport, normalize_url, redact_url, url_password,
@@ -175,23 +206,48 @@ def version_group(version):
     return 'sigma_version_unknown'
 
 
-def unsafe(value):
-    """`value` (from a server) with every string marked unsafe, so it is never templated.
+def could_be_template(text):
+    """Whether ansible-core could render `text` as a Jinja template.
 
-    The same as wrap_var, with a cheaper walk over the strings and lists the facts are made of.
+    Every start string of Ansible's Jinja (C({{), C({%), C({#)) holds C({), and a text that starts with a
+    C(#jinja2:) header chooses its own delimiters (C([[ ... ]])): ansible-core 2.17 to 2.21 render
+    both. A text with neither is returned as it is by every templating path.
     """
-    if isinstance(value, str):
-        return wrap_var(value)
-    if isinstance(value, list):
-        return [unsafe(v) for v in value]
-    if isinstance(value, (int, float, bool)) or value is None:
-        return value
-    return wrap_var(value)  # a dict where a server sent one: its keys are wrapped too
+    return '{' in text or '#jinja2:' in text
 
 
-def unsafe_gpus(gpus):
-    """The gpus facts marked unsafe; their keys are this plugin's own."""
-    return [dict((k, unsafe(v)) for k, v in card.items()) for card in gpus]
+class Inert(object):
+    """Makes values from a server (or derived from them) safe to keep as host variables, and plain to export.
+
+    ansible-inventory --list (--export) writes every string ansible-core does not trust as
+    C({"__ansible_unsafe": ...}), which AWX stores as a dictionary. So a string that could be a template
+    is kept untrusted (never rendered, exported marked) and every other string is kept plain:
+    - ansible-core >= 2.19 never renders a variable string unless it is tagged trusted; the inventory
+      output writes the untagged ones marked. A string that cannot be a template is tagged trusted (rendering
+      it gives it back as it is), so it is exported plain; one that could be a template is left untagged.
+    - before 2.19 a plain string is rendered and an AnsibleUnsafe one is not (and is exported marked):
+      only a string that could be a template is wrapped.
+    Dictionary keys are never rendered by any of them and stay plain strings.
+    """
+
+    def __init__(self):
+        self._trusted = {}  # text -> its trusted copy: fleets repeat the same models, codecs, versions
+
+    def __call__(self, value):
+        if isinstance(value, str):
+            if could_be_template(value):
+                return str.__str__(value) if wrap_var is None else wrap_var(str.__str__(value))
+            if trust_as_template is None:
+                return str.__str__(value)  # a plain str, whatever subclass came in
+            trusted = self._trusted.get(value)
+            if trusted is None:
+                trusted = self._trusted[value] = trust_as_template(str.__str__(value))
+            return trusted
+        if isinstance(value, list):
+            return [self(item) for item in value]
+        if isinstance(value, dict):
+            return dict((str.__str__(k) if isinstance(k, str) else k, self(v)) for k, v in value.items())
+        return value  # int, float, bool, None: what JSON holds besides
 
 
 def url_name(url):
@@ -253,10 +309,12 @@ class _Server(object):
         self.vars = host_vars
         self.password = url_password(url)
 
-    def scrub(self, text):
-        """`text` without the password of the server's URL, should a library have put the URL in it."""
+    def scrub(self, text, secrets=()):
+        """`text` without the password of the server's URL nor any of `secrets` (a proxy may echo a token)."""
         if self.password:
             text = text.replace(self.url, self.display_url).replace(self.password, MASK)
+        for secret in secrets:
+            text = text.replace(secret, MASK)
         return text
 
 
@@ -363,8 +421,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 described.append('%s (did you mean %s?)' % (key, close[0]) if close else key)
             raise AnsibleParserError('unknown option(s) %s (ansible-doc -t inventory %s lists the options)'
                                      % (', '.join(described), self.NAME))
+        in_file = set()
         for key, value in config.items():
             name, definition = known[key]
+            in_file.add(name)
             if definition.get('type') in ('bool', 'boolean') and value is not None:
                 try:
                     boolean(value, strict=True)
@@ -372,6 +432,22 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     shown = str(value) if isinstance(value, str) else value  # without a tagged type's repr
                     raise AnsibleParserError('%s must be a boolean (true or false), got %r%s'
                                              % (key, shown, '' if key == name else ' (alias of %s)' % name))
+        # the same for a boolean option the file leaves to an environment variable (AWX sets them so)
+        checked = set(in_file)
+        for name, definition in known.values():
+            if name in checked or definition.get('type') not in ('bool', 'boolean'):
+                continue
+            checked.add(name)
+            for entry in definition.get('env') or ():
+                variable = entry.get('name') if isinstance(entry, Mapping) else None
+                value = os.environ.get(variable) if variable else None
+                if value is None:
+                    continue
+                try:
+                    boolean(value, strict=True)
+                except TypeError:
+                    raise AnsibleParserError('%s must be a boolean (true or false), got %r from the environment variable '
+                                             '%s' % (name, value, variable))
 
     def _checked_options(self):
         timeout = self.get_option('timeout')
@@ -390,17 +466,39 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                      % (', '.join(map(str, bad)), ', '.join(HOSTNAME_SOURCES)))
         return float(timeout), int(retries), int(max_workers), hostnames
 
+    def _headers(self):
+        """The headers option as a dictionary of texts; from SIGMA_HEADERS it is a JSON object or NAME=VALUE pairs."""
+        headers = self.get_option('headers')
+        if headers is None or headers == '':
+            return {}
+        try:
+            headers = check_type_dict(headers)
+        except TypeError:
+            headers = None
+        if not isinstance(headers, Mapping):
+            raise AnsibleParserError('headers must be a dictionary of header names and values (from the environment '
+                                     'variable SIGMA_HEADERS: a JSON object, or NAME=VALUE pairs separated by commas)')
+        return dict((str(k), str(v)) for k, v in headers.items())
+
     # fetching
 
-    def _transport(self, timeout, retries, max_workers):
+    def _transport(self, timeout, retries, max_workers, headers):
         if not HAS_REQUESTS:
             raise AnsibleError('the sigma.media_server.sigma inventory plugin requires the Python library requests')
+        username = self.get_option('username')
+        password = self.get_option('password')
+        # what a proxy's error page may echo: never kept in sigma_error, the cache or a warning
+        secrets = [password] + list(headers.values())
+        secrets += [word for value in headers.values() for word in value.split() if len(word) >= 6]  # Bearer TOKEN
+        if username is not None:
+            secrets.append(base64.b64encode(('%s:%s' % (username, password or '')).encode('utf-8')).decode('ascii'))
+        self._secrets = sorted(set(v for v in secrets if v and len(v) >= 3), key=len, reverse=True)
         return SigmaTransport(validate_certs=self.get_option('validate_certs'), ca_path=self.get_option('ca_path'),
-                              timeout=timeout, retries=retries, username=self.get_option('username'),
-                              password=self.get_option('password'), headers=self.get_option('headers'),
-                              pool_size=max_workers, use_proxy=self.get_option('use_proxy'))
+                              timeout=timeout, retries=retries, username=username,
+                              password=password, headers=headers, pool_size=max_workers,
+                              use_proxy=self.get_option('use_proxy'))
 
-    def _fetch(self, servers, timeout, retries, max_workers):
+    def _fetch(self, servers, timeout, retries, max_workers, headers):
         """Yield {'dump': masked dump} or {'error': message} for each of `servers`, in their order.
 
         The dumps are fetched in parallel by at most `max_workers` threads while the caller works
@@ -408,7 +506,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         Every request ends by start + timeout x (retries + 1): a worker that starts late gets a
         shorter timeout, and one that would start after that is not sent.
         """
-        transport = self._transport(timeout, retries, max_workers)
+        transport = self._transport(timeout, retries, max_workers, headers)
+        secrets = self._secrets
         budget = timeout * (retries + 1)
         deadline = time.monotonic() + budget
         if not transport.validate_certs and any(s.url.startswith('https://') for s in servers):
@@ -424,11 +523,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 answer = transport.client(server.url).call('dump', timeout=min(timeout, remaining / (retries + 1)))
                 return {'dump': mask_dump(answer)}
             except SigmaError as err:
-                return {'error': server.scrub(str(err))}
+                return {'error': server.scrub(str(err), secrets)}
             except Exception as err:  # pylint: disable=broad-except
                 # a worker must never lose a server: the unexpected becomes its error
                 return {'error': server.scrub('Sigma server %s, function dump: unexpected error: %s: %s'
-                                              % (server.display_url, type(err).__name__, err))}
+                                              % (server.display_url, type(err).__name__, err), secrets)}
 
         workers = min(max_workers, len(servers))
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix='sigma-inventory') if workers > 1 else None
@@ -503,6 +602,22 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                  % (server.display_url, skipped[0], candidate))
         return candidate
 
+    def _compose_vars(self, compose, hostvars, host, strict):
+        """Constructable's compose, with each result made inert like the plugin's own values.
+
+        A composed value is usually built from server data: ansible-core >= 2.19 marks it untrusted (so the
+        inventory output would write every composed string as __ansible_unsafe), and before 2.19 a string
+        taken out of an unsafe value can come out plain, so templatable. Both get what Inert gives.
+        """
+        for varname, expression in (compose or {}).items():
+            try:
+                composite = self._compose(expression, hostvars)
+            except Exception as err:  # pylint: disable=broad-except
+                if strict:
+                    raise AnsibleError('Could not set %s for host %s: %s' % (varname, host, err))
+                continue
+            self.inventory.set_variable(host, varname, self._inert(composite))
+
     def _populate(self, servers, entries, hostnames):
         """Add a host per server; `entries` yields each server's result in the order of `servers`."""
         inventory = self.inventory
@@ -512,6 +627,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         groups = self.get_option('groups')
         keyed_groups = self.get_option('keyed_groups')
         constructed = bool(compose or groups or keyed_groups)
+        inert = self._inert
         taken = set(s.name for s in servers if s.name is not None)
         known_groups = set()
         unreachable = []
@@ -531,23 +647,23 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             taken.add(host)
             inventory.add_host(host)
             hostvars = {
-                'ansible_host': urlsplit(server.url).hostname,
-                'sigma_api_url': server.display_url,
+                'ansible_host': inert(urlsplit(server.url).hostname),
+                'sigma_api_url': inert(server.display_url),
             }
             if ok:
                 hostvars.update({
-                    'sigma_version': unsafe(facts['version']),
-                    'sigma_license_status': unsafe(facts['license_status']),
-                    'sigma_gpu_models': unsafe(facts['gpu_models']),
-                    'sigma_gpus': unsafe_gpus(facts['gpus']),
-                    'sigma_encoders': unsafe(facts['encoders']),
-                    'sigma_job_count': unsafe(facts['job_count']),
+                    'sigma_version': inert(facts['version']),
+                    'sigma_license_status': inert(facts['license_status']),
+                    'sigma_gpu_models': inert(facts['gpu_models']),
+                    'sigma_gpus': inert(facts['gpus']),
+                    'sigma_encoders': inert(facts['encoders']),
+                    'sigma_job_count': inert(facts['job_count']),
                 })
                 if include_dump:
-                    hostvars['sigma_dump'] = wrap_var(dump)  # keys too: they come from the server
+                    hostvars['sigma_dump'] = inert(dump)
             else:
                 error = str(entry.get('error') or 'unknown error')
-                hostvars['sigma_error'] = error
+                hostvars['sigma_error'] = inert(error)
                 unreachable.append((host, error))
             hostvars.update(server.vars)
             for key, value in hostvars.items():
@@ -567,16 +683,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
             if constructed:
                 host_strict = strict and ok
-                self._set_composite_vars(compose, hostvars, host, strict=host_strict)
+                self._compose_vars(compose, hostvars, host, host_strict)
                 self._add_host_to_composed_groups(groups, hostvars, host, strict=host_strict)
                 self._add_host_to_keyed_groups(keyed_groups, hostvars, host, strict=host_strict)
         return unreachable
 
     def parse(self, inventory, loader, path, cache=True):
         super(InventoryModule, self).parse(inventory, loader, path, cache)
+        self._inert = Inert()
         self._check_raw_config(path)
         self._read_config_data(path)
         timeout, retries, max_workers, hostnames = self._checked_options()
+        headers = self._headers()
         servers = self._servers()
 
         use_cache = self.get_option('cache')
@@ -588,7 +706,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                    or (fail_on_unreachable and 'dump' not in cached[s.display_url])]
         results = {}
 
-        fetched = self._fetch(missing, timeout, retries, max_workers) if missing else None
+        fetched = self._fetch(missing, timeout, retries, max_workers, headers) if missing else None
         refetch = set(s.display_url for s in missing)
 
         def entries():

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # inventory_sigma: ansible-inventory --list with the sigma.media_server.sigma plugin against an
 # emulated fleet of its own (fleet.yml, ports 19500-19599, 19599 dead), compared with reviewed
-# JSON; then the cache: a cold run fills it, a warm run sends no request (request log), and
-# --flush-cache fetches again.
+# JSON and free of __ansible_unsafe (--export: what AWX imports); a crafted server's templates are
+# never rendered (cores.sh, on this ansible-core); then the cache: a cold run fills it, a warm run
+# sends no request (request log), and --flush-cache fetches again.
 #
 # The emulator (package sigma_emulator) must be importable by one of: $SIGMA_EMULATOR_PYTHON,
 # sigma_emulator.python of the run's integration_config.yml, the test's python, python, python3;
@@ -87,7 +88,7 @@ before=$(requests)
 inventory "$WORK/list.json" test.sigma.yml
 cold_requests=$(( $(requests) - before ))
 "$PY" check.py compare "$WORK/list.json" expected.json || fail "the inventory differs from expected.json (diff above)"
-"$PY" check.py unsafe "$WORK/list.json" || fail "server data is not marked unsafe"
+"$PY" check.py plain "$WORK/list.json" || fail "ansible-inventory --list writes __ansible_unsafe (AWX stores a dictionary)"
 # every unusable server is named in a warning
 for host in 127.0.0.1_19599 127.0.0.1_19507 busy-01; do
   tr -s ' \n' ' ' <"$WORK/list.json.err" | grep -q "host $host is in group sigma_unreachable" \
@@ -97,9 +98,18 @@ done
 [ "$cold_requests" -eq 9 ] || fail "expected 9 requests for a cold run, the request log has $cold_requests"
 echo "cold run: $cold_requests requests"
 
+step "ansible-inventory --list --export (what AWX imports) holds plain values"
+inventory "$WORK/export.json" test.sigma.yml --export
+"$PY" check.py plain "$WORK/export.json" || fail "ansible-inventory --list --export writes __ansible_unsafe"
+
 step "include_dump: the dump as the server sent it, licence key masked (expected_dump.json)"
 inventory "$WORK/dump.json" dump.sigma.yml
 "$PY" check.py compare "$WORK/dump.json" expected_dump.json || fail "the inventory differs from expected_dump.json (diff above)"
+inventory "$WORK/dump-export.json" dump.sigma.yml --export
+"$PY" check.py plain "$WORK/dump-export.json" || fail "ansible-inventory --list --export writes __ansible_unsafe in sigma_dump"
+
+step "a crafted server's templates are never rendered, on this ansible-core (cores.sh runs others too)"
+bash "$HERE/cores.sh" PATH || fail "cores.sh"
 
 step "fail_on_unreachable fails the run and names the servers"
 { cat test.sigma.yml; echo 'fail_on_unreachable: true'; } >"$WORK/fail.sigma.yml"
@@ -122,6 +132,23 @@ refused() {  # refused NAME EXTRA_LINE EXPECTED_MESSAGE
 }
 refused typo 'timout: 5' 'unknown option(s) timout (did you mean timeout?)'
 refused notbool 'include_dump: perhaps' "include_dump must be a boolean (true or false), got 'perhaps'"
+# the same from the environment (AWX's way): Ansible alone would read 'perhaps' as false, TLS checks off
+SIGMA_VALIDATE_CERTS=perhaps refused envbool '' \
+  "validate_certs must be a boolean (true or false), got 'perhaps' from the environment variable SIGMA_VALIDATE_CERTS"
+
+step "every option from the environment, as AWX passes credentials and source variables"
+echo 'plugin: sigma.media_server.sigma' >"$WORK/env.sigma.yml"
+SIGMA_INVENTORY_SERVERS='http://127.0.0.1:19501,127.0.0.1:19502' SIGMA_INVENTORY_HOSTNAMES=hostname,url \
+  SIGMA_TIMEOUT=5 SIGMA_RETRIES=0 SIGMA_INVENTORY_INCLUDE_DUMP=true SIGMA_HEADERS='{"X-Token": "INVSECRET-TOKEN-0009"}' \
+  inventory "$WORK/env.json" "$WORK/env.sigma.yml" --export
+"$PY" - "$WORK/env.json" <<'PYEOF' || fail "the inventory built from the environment is not the expected one"
+import json, sys
+hostvars = json.load(open(sys.argv[1]))['_meta']['hostvars']
+assert sorted(hostvars) == ['inv-a10', 'inv-t4'], sorted(hostvars)
+assert hostvars['inv-t4']['sigma_api_url'] == 'http://127.0.0.1:19502', hostvars['inv-t4']
+assert 'sigma_dump' in hostvars['inv-a10'] and '__ansible_unsafe' not in json.dumps(hostvars)
+print('2 hosts from SIGMA_INVENTORY_SERVERS, named by hostname, with their dump')
+PYEOF
 
 # ---------------------------------------------------------------- the cache
 export ANSIBLE_INVENTORY_CACHE=true ANSIBLE_INVENTORY_CACHE_PLUGIN=ansible.builtin.jsonfile \

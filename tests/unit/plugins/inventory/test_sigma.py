@@ -32,9 +32,21 @@ from ansible.template import Templar
 
 try:
     from ansible.template import trust_as_template
+    from ansible._internal._json._profiles import _inventory_legacy
+
+    def export(document):
+        """`document` as ansible-inventory --list (--export) writes it (ansible-core >= 2.19)."""
+        return json.dumps(document, cls=_inventory_legacy.Encoder, sort_keys=True, indent=4)
 except ImportError:  # ansible-core < 2.19: every template string is trusted
+    from ansible.parsing.ajson import AnsibleJSONEncoder
+
     def trust_as_template(value):
         return value
+
+    def export(document):
+        """`document` as ansible-inventory --list (--export) writes it (ansible-core < 2.19)."""
+        return json.dumps(document, cls=AnsibleJSONEncoder, sort_keys=True, indent=4, preprocess_unsafe=True,
+                          ensure_ascii=False)
 
 from ansible_collections.sigma.media_server.plugins.module_utils._client import (
     SigmaAPIError, SigmaBodyError, SigmaConnectionError, SigmaTimeoutError,
@@ -152,6 +164,14 @@ class Warnings(object):
         return getattr(self.real, name)
 
 
+@pytest.fixture(autouse=True)
+def no_settings_from_the_environment(monkeypatch):
+    """The plugin reads SIGMA_* and ANSIBLE_INVENTORY_* variables: a test sets the ones it means."""
+    for name in list(os.environ):
+        if name.startswith(('SIGMA_', 'ANSIBLE_INVENTORY_CACHE', 'ANSIBLE_CACHE_PLUGIN')):
+            monkeypatch.delenv(name)
+
+
 @pytest.fixture
 def fake(monkeypatch):
     fake = Fake()
@@ -189,6 +209,11 @@ def sigma_groups(inventory):
 
 
 URL = 'http://10.0.0.%d:9999'
+
+
+def composed(value):
+    """A composed number: ansible-core < 2.19 renders compose expressions to text ('2'), 2.19+ keeps the type."""
+    return int(value) if isinstance(value, str) else value
 
 
 def fleet(fake):
@@ -328,6 +353,107 @@ def test_use_proxy_comes_from_sigma_use_proxy(tmp_path, fake, monkeypatch, env, 
     run(tmp_path, dict(servers=['10.0.0.1']))
     assert fake.transports[0]['use_proxy'] is expected
     assert fake.closed == 1
+
+
+# AWX passes credentials (and an inventory source's variables) to an inventory update only as
+# environment variables: every option a fleet needs can come from one.
+
+def plugin_definitions():
+    plugin = inventory_loader.get(PLUGIN)
+    from ansible import constants as C
+    return C.config.get_configuration_definitions('inventory', plugin._load_name)
+
+
+# options about the file itself or Ansible's constructed features, written in the file
+FILE_ONLY = frozenset(('plugin', 'compose', 'groups', 'keyed_groups', 'strict', 'leading_separator'))
+
+
+def test_every_option_a_fleet_needs_has_an_environment_variable():
+    definitions = plugin_definitions()
+    missing = sorted(name for name, definition in definitions.items()
+                     if name not in FILE_ONLY and not definition.get('env'))
+    assert missing == []
+    names = dict((name, [e['name'] for e in definition.get('env') or ()]) for name, definition in definitions.items())
+    expected = {'servers': 'SIGMA_INVENTORY_SERVERS', 'validate_certs': 'SIGMA_VALIDATE_CERTS',
+                'ca_path': 'SIGMA_CA_PATH', 'timeout': 'SIGMA_TIMEOUT', 'retries': 'SIGMA_RETRIES',
+                'username': 'SIGMA_USERNAME', 'password': 'SIGMA_PASSWORD', 'headers': 'SIGMA_HEADERS',
+                'hostnames': 'SIGMA_INVENTORY_HOSTNAMES', 'max_workers': 'SIGMA_INVENTORY_MAX_WORKERS',
+                'include_dump': 'SIGMA_INVENTORY_INCLUDE_DUMP',
+                'fail_on_unreachable': 'SIGMA_INVENTORY_FAIL_ON_UNREACHABLE', 'cache': 'ANSIBLE_INVENTORY_CACHE'}
+    for option, variable in expected.items():
+        assert variable in names[option], option
+
+
+def test_options_from_the_environment(tmp_path, fake, monkeypatch):
+    fake.answers[URL % 1] = make_dump('a')
+    fake.answers[URL % 2] = make_dump('b')
+    for name, value in {'SIGMA_INVENTORY_SERVERS': '10.0.0.1, http://10.0.0.2:9999', 'SIGMA_USERNAME': 'ops',
+                        'SIGMA_PASSWORD': 'pw-from-env', 'SIGMA_HEADERS': '{"X-Token": "tok-from-env"}',
+                        'SIGMA_VALIDATE_CERTS': 'no', 'SIGMA_CA_PATH': '/tmp/ca.pem', 'SIGMA_TIMEOUT': '2.5',
+                        'SIGMA_RETRIES': '0', 'SIGMA_INVENTORY_MAX_WORKERS': '3', 'SIGMA_INVENTORY_INCLUDE_DUMP': 'yes',
+                        'SIGMA_INVENTORY_HOSTNAMES': 'hostname,url'}.items():
+        monkeypatch.setenv(name, value)
+    path = tmp_path / 'env.sigma.yml'
+    path.write_text('plugin: %s\n' % PLUGIN)  # nothing but the plugin: everything else from the environment
+    inventory = InventoryData()
+    plugin = inventory_loader.get(PLUGIN)
+    plugin.display = Warnings(plugin.display)
+    plugin.parse(inventory, DataLoader(), str(path), cache=False)
+    assert sorted(inventory.hosts) == ['a.example.net', 'b.example.net']
+    assert 'sigma_dump' in hostvars(inventory, 'a.example.net')
+    kwargs = fake.transports[0]
+    assert kwargs == dict(validate_certs=False, ca_path='/tmp/ca.pem', timeout=2.5, retries=0, username='ops',
+                          password='pw-from-env', headers={'X-Token': 'tok-from-env'}, pool_size=3)
+    # NAME=VALUE pairs too, as a module's dict option takes them
+    monkeypatch.setenv('SIGMA_HEADERS', 'X-Token=t1, X-Site=hanoi')
+    run(tmp_path, dict(servers=[URL % 1]))
+    assert fake.transports[-1]['headers'] == {'X-Token': 't1', 'X-Site': 'hanoi'}
+
+
+def test_the_file_wins_over_the_environment(tmp_path, fake, monkeypatch):
+    fake.answers[URL % 1] = make_dump('a')
+    monkeypatch.setenv('SIGMA_TIMEOUT', '99')
+    monkeypatch.setenv('SIGMA_INVENTORY_SERVERS', 'http://10.0.0.7')
+    monkeypatch.setenv('SIGMA_VALIDATE_CERTS', 'perhaps')  # unused: the file sets validate_certs
+    run(tmp_path, dict(servers=[URL % 1], timeout=4, validate_certs=True))
+    assert [u for u, _f, _t in fake.calls] == [URL % 1]
+    assert fake.transports[0]['timeout'] == 4.0 and fake.transports[0]['validate_certs'] is True
+
+
+@pytest.mark.parametrize('variable, option', [('SIGMA_VALIDATE_CERTS', 'validate_certs'),
+                                              ('SIGMA_INVENTORY_INCLUDE_DUMP', 'include_dump'),
+                                              ('SIGMA_INVENTORY_FAIL_ON_UNREACHABLE', 'fail_on_unreachable'),
+                                              ('ANSIBLE_INVENTORY_CACHE', 'cache')])
+@pytest.mark.parametrize('value', ['perhaps', '2', ''])
+def test_a_boolean_environment_variable_must_be_a_boolean(tmp_path, fake, monkeypatch, variable, option, value):
+    """Ansible reads any text that is not a boolean as false: SIGMA_VALIDATE_CERTS=perhaps would turn TLS checks off."""
+    fake.answers[URL % 1] = make_dump('a')
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(AnsibleParserError) as err:
+        run(tmp_path, dict(servers=[URL % 1]))
+    assert str(err.value).startswith('%s must be a boolean (true or false), got %r from the environment variable %s'
+                                     % (option, value, variable))
+    assert fake.calls == [] and fake.transports == []
+
+
+@pytest.mark.parametrize('value', ['yes', 'False', 'on', '0', '1', 'n'])
+def test_a_boolean_environment_variable_takes_every_boolean_spelling(tmp_path, fake, monkeypatch, value):
+    fake.answers[URL % 1] = make_dump('a')
+    monkeypatch.setenv('SIGMA_VALIDATE_CERTS', value)
+    run(tmp_path, dict(servers=[URL % 1]))
+    assert fake.transports[0]['validate_certs'] is (value.lower() in ('yes', 'on', '1'))
+
+
+@pytest.mark.parametrize('headers', ['not a dictionary', '["X-Token", "t"]', '{"X-Token": '])
+def test_bad_headers_are_refused_before_any_request(tmp_path, fake, monkeypatch, headers):
+    fake.answers[URL % 1] = make_dump('a')
+    monkeypatch.setenv('SIGMA_HEADERS', headers)
+    with pytest.raises(AnsibleParserError, match='headers must be a dictionary'):
+        run(tmp_path, dict(servers=[URL % 1]))
+    assert fake.calls == [] and fake.transports == []
+    with pytest.raises(AnsibleParserError, match='headers must be a dictionary'):
+        run(tmp_path, dict(servers=[URL % 1], headers=['X-Token']))
+    assert fake.calls == []
 
 
 # ---------------------------------------------------------------- hosts, variables, groups
@@ -529,6 +655,102 @@ def test_templates_from_the_api_are_never_rendered(tmp_path, fake):
     assert templar.template(trust_as_template('{{ sigma_api_url }}')) == 'http://10.0.0.1:9999'
 
 
+SENTINEL_LOOKUP = "{{ lookup('pipe', 'touch %s; id') }}"
+HEADER_TEMPLATE = "#jinja2:variable_start_string:'[[', variable_end_string:']]'\n[[ lookup('pipe', 'touch %s; id') ]]"
+
+
+def crafted_dump(sentinel):
+    """A dump whose every identity field is a template that would create `sentinel` if it were rendered."""
+    evil = SENTINEL_LOOKUP % sentinel
+    doc = make_dump(evil, hostname=HEADER_TEMPLATE % sentinel, version=evil, models=(evil, 'NVIDIA A10'),
+                    status=evil)  # the header has no brace: a #jinja2: header chooses [[ ]] itself
+    doc['system']['os'] = evil
+    doc['system']['gpu'][1][evil] = evil  # a key too
+    return doc
+
+
+def test_crafted_server_values_are_never_rendered(tmp_path, fake):
+    sentinel = tmp_path / 'rendered.sentinel'
+    evil = SENTINEL_LOOKUP % sentinel
+    header = HEADER_TEMPLATE % sentinel
+    # the check can fail: rendered as a trusted template, each of them runs the lookup
+    for text in (evil, header):
+        Templar(loader=DataLoader()).template(trust_as_template(text))
+        assert sentinel.exists()
+        sentinel.unlink()
+
+    fake.answers[URL % 1] = trusted(crafted_dump(sentinel))  # even if they arrived trusted
+    inventory, _plugin, _warnings = run(tmp_path, dict(
+        servers=[{'url': URL % 1, 'name': 'crafted'}], include_dump=True,
+        compose={'seen_name': 'sigma_dump.name', 'seen_status': 'sigma_license_status | lower',
+                 'seen_models': 'sigma_gpu_models'}))
+    variables = hostvars(inventory, 'crafted')
+    templar = Templar(loader=DataLoader(), variables=variables)
+    for expression in ('{{ sigma_version }}', '{{ sigma_license_status }}', '{{ sigma_gpu_models[0] }}',
+                       '{{ sigma_gpus[0].model }}', '{{ sigma_dump.name }}', '{{ sigma_dump.hostname }}',
+                       '{{ sigma_dump.hostname | upper | lower }}',
+                       '{{ sigma_dump.system.os }}', '{{ sigma_dump | to_json }}', '{{ seen_name }}',
+                       '{{ seen_status }}', '{{ seen_models }}', '{{ sigma_dump.system.gpu[1] }}'):
+        templar.template(trust_as_template(expression))
+    for value in variables.values():
+        templar.template(value)
+    assert not sentinel.exists(), 'a value from the server was rendered as a template'
+    assert templar.template(trust_as_template('{{ sigma_version }}')) == evil
+    assert templar.template(trust_as_template('{{ sigma_license_status }}')) == evil.upper()
+    assert templar.template(trust_as_template('{{ sigma_dump.hostname }}')) == header
+    assert templar.template(trust_as_template('{{ seen_name }}')) == evil
+    assert evil in templar.template(trust_as_template('{{ sigma_dump.system.gpu[1] }}'))
+
+    # exported: exactly the values that could be templates are marked, everything else is plain
+    exported = json.loads(export({'_meta': {'hostvars': {'crafted': variables}}}))['_meta']['hostvars']['crafted']
+    marked = {'__ansible_unsafe': evil}
+    assert exported['sigma_version'] == marked and exported['seen_name'] == marked
+    assert exported['sigma_license_status'] == {'__ansible_unsafe': evil.upper()}
+    assert exported['sigma_dump']['hostname'] == {'__ansible_unsafe': header}
+    assert exported['sigma_gpu_models'] == [marked, 'NVIDIA A10']
+    assert exported['sigma_gpus'][0]['model'] == marked and exported['sigma_gpus'][1]['model'] == 'NVIDIA A10'
+    assert exported['sigma_dump']['system']['os'] == marked
+    assert exported['sigma_dump']['system']['gpu'][1][evil] == marked
+    assert exported['sigma_api_url'] == URL % 1 and exported['ansible_host'] == '10.0.0.1'
+    assert exported['sigma_dump']['system']['gpu'][1]['name'] == 'NVIDIA A10'
+
+
+def test_the_export_holds_plain_strings(tmp_path, fake):
+    """What AWX imports (ansible-inventory --list --export) has no __ansible_unsafe for an ordinary fleet."""
+    urls = fleet(fake)
+    fake.answers[URL % 2] = english(fake.answers[URL % 2])
+    inventory = run(tmp_path, dict(
+        servers=urls + [{'url': URL % 9, 'name': 'down', 'vars': {'site': 'hue', 'rack': ['r1', 'r2']}}],
+        include_dump=True, compose={'first_model': 'sigma_gpu_models | first | default("none")',
+                                   'label': '"edge-" ~ inventory_hostname'}))[0]
+    document = {'_meta': {'hostvars': dict((h, hostvars(inventory, h)) for h in inventory.hosts)}}
+    text = export(document)
+    assert '__ansible_unsafe' not in text
+    exported = json.loads(text)['_meta']['hostvars']
+    assert exported['srv-t4']['sigma_gpu_models'] == ['Tesla T4']
+    assert exported['srv-t4']['first_model'] == 'Tesla T4'
+    assert exported['srv-t4']['sigma_dump']['System']['gpu'][0]['name'] == 'Tesla T4'
+    assert exported['down']['sigma_error'].startswith('Sigma server http://10.0.0.9:9999, function dump: ')
+    assert exported['down']['rack'] == ['r1', 'r2'] and exported['down']['ansible_host'] == '10.0.0.9'
+
+
+def test_secrets_echoed_by_a_proxy_are_masked(tmp_path, fake, monkeypatch):
+    """A proxy's error page may quote the token or password it refused: never kept anywhere."""
+    monkeypatch.setenv('SIGMA_PASSWORD', 'pw-s3cret')
+    fake.answers[URL % 1] = SigmaAPIError(URL % 1, 'dump', 'HTTP 401: token tok-s3cret or password pw-s3cret refused '
+                                                           '(Basic b3BzOnB3LXMzY3JldA==)')
+    fake.answers[URL % 2] = make_dump('b')
+    config = cache_config(tmp_path, [URL % 1, URL % 2], username='ops', headers={'Authorization': 'Bearer tok-s3cret'})
+    inventory, _plugin, warnings = run(tmp_path, config)
+    error = hostvars(inventory, '10.0.0.1')['sigma_error']
+    assert error.endswith('HTTP 401: token %s or password %s refused (Basic %s)' % (MASK, MASK, MASK))
+    assert fake.transports[0]['password'] == 'pw-s3cret'
+    with open(str(tmp_path / 'cache' / os.listdir(str(tmp_path / 'cache'))[0])) as handle:
+        shown = handle.read() + ' '.join(warnings) + json.dumps([hostvars(inventory, h) for h in inventory.hosts],
+                                                                default=str)
+    assert 'HTTP 401' in shown and 's3cret' not in shown and 'b3BzOnB3LXMzY3JldA' not in shown
+
+
 # ---------------------------------------------------------------- failing servers
 
 def failures(fake):
@@ -632,7 +854,7 @@ def test_compose_groups_and_keyed_groups(tmp_path, fake):
         keyed_groups=[{'key': 'site | default("nowhere")', 'prefix': 'site'},
                       {'key': 'sigma_gpu_models', 'prefix': 'model'}],
     ))[0]
-    assert hostvars(inventory, 'srv-t4')['gpu_count'] == 2
+    assert composed(hostvars(inventory, 'srv-t4')['gpu_count']) == 2
     assert hostvars(inventory, 'srv-cpu')['first_model'] == 'none'
     assert members(inventory, 'transcoders') == ['srv-a10', 'srv-mixed', 'srv-t4']
     assert members(inventory, 'site_hanoi') == ['srv-t4']
@@ -689,7 +911,7 @@ def test_warm_cache_sends_no_request_and_rebuilds_everything(tmp_path, fake):
     assert fake.calls == [] and fake.transports == []
     assert snapshot(warm) == snapshot(cold)
     assert members(warm, 'site_dead') == ['10.0.0.9'] and members(warm, 'sigma_unreachable') == ['10.0.0.9']
-    assert hostvars(warm, 'srv-t4')['gpu_count'] == 2
+    assert composed(hostvars(warm, 'srv-t4')['gpu_count']) == 2
     assert len(warnings) == 1 and '10.0.0.9' in warnings[0]
 
     # --flush-cache: ansible passes cache=False; everything is fetched again and the cache refreshed
