@@ -379,7 +379,8 @@ def test_every_option_a_fleet_needs_has_an_environment_variable():
                 'username': 'SIGMA_USERNAME', 'password': 'SIGMA_PASSWORD', 'headers': 'SIGMA_HEADERS',
                 'hostnames': 'SIGMA_INVENTORY_HOSTNAMES', 'max_workers': 'SIGMA_INVENTORY_MAX_WORKERS',
                 'include_dump': 'SIGMA_INVENTORY_INCLUDE_DUMP',
-                'fail_on_unreachable': 'SIGMA_INVENTORY_FAIL_ON_UNREACHABLE', 'cache': 'ANSIBLE_INVENTORY_CACHE'}
+                'fail_on_unreachable': 'SIGMA_INVENTORY_FAIL_ON_UNREACHABLE', 'cache': 'ANSIBLE_INVENTORY_CACHE',
+                'use_proxy': 'SIGMA_USE_PROXY'}
     for option, variable in expected.items():
         assert variable in names[option], option
 
@@ -391,7 +392,7 @@ def test_options_from_the_environment(tmp_path, fake, monkeypatch):
                         'SIGMA_PASSWORD': 'pw-from-env', 'SIGMA_HEADERS': '{"X-Token": "tok-from-env"}',
                         'SIGMA_VALIDATE_CERTS': 'no', 'SIGMA_CA_PATH': '/tmp/ca.pem', 'SIGMA_TIMEOUT': '2.5',
                         'SIGMA_RETRIES': '0', 'SIGMA_INVENTORY_MAX_WORKERS': '3', 'SIGMA_INVENTORY_INCLUDE_DUMP': 'yes',
-                        'SIGMA_INVENTORY_HOSTNAMES': 'hostname,url'}.items():
+                        'SIGMA_INVENTORY_HOSTNAMES': 'hostname,url', 'SIGMA_USE_PROXY': 'false'}.items():
         monkeypatch.setenv(name, value)
     path = tmp_path / 'env.sigma.yml'
     path.write_text('plugin: %s\n' % PLUGIN)  # nothing but the plugin: everything else from the environment
@@ -403,7 +404,7 @@ def test_options_from_the_environment(tmp_path, fake, monkeypatch):
     assert 'sigma_dump' in hostvars(inventory, 'a.example.net')
     kwargs = fake.transports[0]
     assert kwargs == dict(validate_certs=False, ca_path='/tmp/ca.pem', timeout=2.5, retries=0, username='ops',
-                          password='pw-from-env', headers={'X-Token': 'tok-from-env'}, pool_size=3)
+                          password='pw-from-env', headers={'X-Token': 'tok-from-env'}, pool_size=3, use_proxy=False)
     # NAME=VALUE pairs too, as a module's dict option takes them
     monkeypatch.setenv('SIGMA_HEADERS', 'X-Token=t1, X-Site=hanoi')
     run(tmp_path, dict(servers=[URL % 1]))
