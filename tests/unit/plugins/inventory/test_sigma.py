@@ -723,7 +723,7 @@ def test_the_export_holds_plain_strings(tmp_path, fake):
     inventory = run(tmp_path, dict(
         servers=urls + [{'url': URL % 9, 'name': 'down', 'vars': {'site': 'hue', 'rack': ['r1', 'r2']}}],
         include_dump=True, compose={'first_model': 'sigma_gpu_models | first | default("none")',
-                                   'label': '"edge-" ~ inventory_hostname'}))[0]
+                                    'label': '"edge-" ~ inventory_hostname'}))[0]
     document = {'_meta': {'hostvars': dict((h, hostvars(inventory, h)) for h in inventory.hosts)}}
     text = export(document)
     assert '__ansible_unsafe' not in text
