@@ -1,10 +1,10 @@
 # Copyright: Contributors to the sigma.media_server collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Benchmark 4: a fleet of S emulated servers with J jobs each, applied by the jobs role with forks 10.
+"""Benchmark 4: a fleet of S emulated servers with J jobs each, applied by the lineup role with forks 10.
 
 The inventory is the sigma inventory plugin over the fleet (no cache, so every run also sends one `dump` per
 server); the lineup comes from group_vars/all next to it. The playbook runs the role
-sigma.media_server.jobs on every host: converge (empty servers), then a re-run with nothing to change.
+sigma.media_server.lineup on every host: converge (empty servers), then a re-run with nothing to change.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def bench(ws, quick, checks):
         ws.file('fleet-inventory/group_vars/all.json', {'sigma_jobs': lineup(jobs)})
         book = ws.file('fleet.yml', json.dumps([{
             'name': 'fleet lineup', 'hosts': 'all', 'gather_facts': False,
-            'roles': [{'role': 'sigma.media_server.jobs'}]}], indent=1))
+            'roles': [{'role': 'sigma.media_server.lineup'}]}], indent=1))
         for run_name in RUNS:
             mark = emu.log.mark()
             result = run(ws, [ansible_bin('ansible-playbook'), '-i', inventory, '-f', FORKS, book])

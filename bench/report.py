@@ -10,7 +10,7 @@ TITLE = {
     'inventory': '1. Inventory: `ansible-inventory --list` over an emulated fleet',
     'noop': '2. No-op task cost: `sigma_job` against `ansible.builtin.uri`',
     'lineup': '3. Lineup: many jobs on one server',
-    'fleet': '4. Fleet: the jobs role over many servers',
+    'fleet': '4. Fleet: the lineup role over many servers',
 }
 
 
@@ -247,7 +247,7 @@ def fleet_md(res):
              s(r['cpu'] * 1000.0 / r['servers'], 0), r['requests'], functions(r['functions']), r['hosts_changed'],
              r['jobs_running'], r['restarts']] for r in res['rows']]
     return '\n'.join([
-        '`ansible-playbook -f %d` of a play that applies the role `sigma.media_server.jobs` to every host; the '
+        '`ansible-playbook -f %d` of a play that applies the role `sigma.media_server.lineup` to every host; the '
         'inventory is the `sigma` inventory plugin over the fleet without cache (so each run also sends one '
         '`dump` per server), the lineup of %d jobs comes from `group_vars/all`. In the converge run, the module '
         'also reads `progress` around its writes.' % (res['forks'], res['jobs']),

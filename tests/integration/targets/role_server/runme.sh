@@ -226,9 +226,9 @@ must_pass idempotent -e sigma_server_version=3.0.12
 expect_unchanged idempotent
 verify 3.0.12 1
 
-say "$n+. start the lineup ch1, ch2 with the jobs role"
+say "$n+. start the lineup ch1, ch2 with the lineup role"
 ansible-playbook -i "$WORK/inventory" "$HERE/jobs.yml" -e @"$WORK/vars.yml" >"$WORK/jobs.log" 2>&1 \
-  || { cat "$WORK/jobs.log"; fail "the jobs role could not start the lineup"; }
+  || { cat "$WORK/jobs.log"; fail "the lineup role could not start the lineup"; }
 [ "$(jobs_running)" = "ch1 ch2" ] || fail "the lineup does not run: '$(jobs_running)'"
 echo "running: $(jobs_running)"
 
@@ -252,7 +252,7 @@ case "$calls" in
   "start:ch1 start:ch2 stop:ch1 stop:ch2 start:ch1 start:ch2"|"start:ch1 start:ch2 stop:ch2 stop:ch1 start:ch1 start:ch2") ;;
   *) fail "unexpected start/stop sequence around the upgrade: $calls" ;;
 esac
-[ -f "$WORK/lineups/standin.restored.json" ] || fail "the jobs role's restore did not run"
+[ -f "$WORK/lineups/standin.restored.json" ] || fail "the lineup role's restore did not run"
 echo "drain/restore: $calls"
 
 must_pass idempotent-upgraded -e sigma_server_version=3.0.13 -e sigma_server_drain_on_upgrade=true

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tests of the role sigma.media_server.jobs against an emulated fleet of its own
+# Tests of the role sigma.media_server.lineup against an emulated fleet of its own
 # (fleet.yml: 127.0.0.1:19611-19613, control port 19619), started with the
 # project's scripts/fleet.sh and stopped on exit.
 set -eux -o pipefail
@@ -10,7 +10,7 @@ root="$(pwd)"
 while [ "$root" != / ] && [ ! -f "$root/scripts/fleet.sh" ]; do root="$(dirname "$root")"; done
 [ -f "$root/scripts/fleet.sh" ] || { echo "scripts/fleet.sh not found above $(pwd)" >&2; exit 1; }
 
-work="${OUTPUT_DIR:-$(mktemp -d)}/role_jobs"
+work="${OUTPUT_DIR:-$(mktemp -d)}/role_lineup"
 . "$root/scripts/target-fleet.sh" "$root" "$work" 19619 "$(pwd)/fleet.yml"
 
 export ANSIBLE_DISPLAY_SKIPPED_HOSTS=true
@@ -24,4 +24,4 @@ if grep -F 'cm9sZS1qb2JzLXNlY3JldC1rZXk=' "$work/tests.log"; then
 fi
 # ... but it is in the (0600) lineup file the drain wrote, as documented.
 grep -qF 'cm9sZS1qb2JzLXNlY3JldC1rZXk=' "$work/lineups/jobs-a10.restored.json"
-echo "role_jobs: all tests passed"
+echo "role_lineup: all tests passed"
