@@ -29,7 +29,7 @@ def bench(ws, quick, checks):
             'servers': [emu.url(i) for i in range(servers)],
             'compose': {'ansible_connection': "'local'"},
         }, indent=1))
-        ws.file('fleet-inventory/group_vars/all.json', {'sigma_jobs': lineup(jobs)})
+        ws.file('fleet-inventory/group_vars/all.json', {'sigma_lineup': lineup(jobs)})
         book = ws.file('fleet.yml', json.dumps([{
             'name': 'fleet lineup', 'hosts': 'all', 'gather_facts': False,
             'roles': [{'role': 'sigma.media_server.lineup'}]}], indent=1))

@@ -16,7 +16,7 @@ fail() { echo "FAILED: $*" >&2; exit 1; }
 play() {  # NAME LOG [ARGS...]: run the collection's playbook NAME, output to LOG (and stdout)
   local name="$1" log="$2"; shift 2
   ansible-playbook -i files/inventory.sigma.yml "sigma.media_server.$name" \
-    -e "sigma_jobs_lineup_dir=$work/lineups" "$@" 2>&1 | tee "$work/$log"
+    -e "sigma_lineup_dir=$work/lineups" "$@" 2>&1 | tee "$work/$log"
 }
 jobs_on() {  # PORT: the server's job names, sorted, one line
   python - "$1" <<'PY'
@@ -60,7 +60,7 @@ grep -q 'no changes' "$work/deploy-serial.log" || fail "serial deploy: no 'no ch
 # --- a licence that is not VALID fails fast: nothing changes on any server
 before="$(configs_on 19631)$(configs_on 19632)$(configs_on 19633)"
 if play deploy_jobs deploy-expired.log \
-     -e '{"sigma_jobs": [{"name": "x1", "input": "udp://239.3.9.1:5000", "profiles": [{"id": "0x100"}],
+     -e '{"sigma_lineup": [{"name": "x1", "input": "udp://239.3.9.1:5000", "profiles": [{"id": "0x100"}],
                           "targets": [{"format": "hls", "url": "/data/x1"}]}]}'; then
   fail "deploy with a lineup on the EXPIRED server did not fail"
 fi

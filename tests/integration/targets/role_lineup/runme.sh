@@ -15,7 +15,7 @@ work="${OUTPUT_DIR:-$(mktemp -d)}/role_lineup"
 
 export ANSIBLE_DISPLAY_SKIPPED_HOSTS=true
 ansible-playbook -i inventory.sigma.yml tests.yml \
-  -e "@$work/fleet/integration_config.yml" -e "sigma_jobs_lineup_dir=$work/lineups" "$@" 2>&1 | tee "$work/tests.log"
+  -e "@$work/fleet/integration_config.yml" -e "sigma_lineup_dir=$work/lineups" "$@" 2>&1 | tee "$work/tests.log"
 
 # The DRM key of the lineup never shows in the output.
 if grep -F 'cm9sZS1qb2JzLXNlY3JldC1rZXk=' "$work/tests.log"; then

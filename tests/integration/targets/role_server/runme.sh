@@ -120,8 +120,8 @@ sigma_server_name: standin-01
 sigma_server_enable_ingest: false
 sigma_server_data_dir: $WORK/data
 sigma_server_token: $TOKEN
-sigma_jobs_lineup_dir: $WORK/lineups
-sigma_jobs:
+sigma_lineup_dir: $WORK/lineups
+sigma_lineup:
   - name: ch1
     input: udp://239.1.1.1:5000
     gpu: 0
