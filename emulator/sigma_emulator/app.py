@@ -286,7 +286,9 @@ class Emulator:
         if action == ("GET", "state"):
             now = time.time()
             jobs = {n: {"config": j.config, "state": srv.state(j, now), "restarts": j.restarts,
-                        "updates": j.updates} for n, j in srv.jobs.items()}
+                        "updates": j.updates, "errors": list(j.errors),
+                        "faults": sorted(j.faults) + ([j.fatal["code"]] if j.fatal else [])}
+                    for n, j in srv.jobs.items()}
             return web.json_response({"name": srv.name, "port": srv.port, "start": iso(srv.start_time),
                                       "listening": srv.port in self.sites, "jobs": jobs,
                                       "faults": srv.faults, "identity": srv.ident})
@@ -318,7 +320,17 @@ class Emulator:
             bad = set(body) - PATCHABLE
             if bad:
                 raise ValueError(f"cannot change {', '.join(sorted(bad))}")
-            srv.ident = fleet.identity(dict(srv.ident, **body))
+            srv.reconfigure(fleet.identity(dict(srv.ident, **body)))
+        elif action[1].startswith("jobs/") and action[1].endswith("/fault") and action[0] in ("PUT", "DELETE"):
+            name = action[1][len("jobs/"):-len("/fault")]
+            names = list(srv.jobs) if name == "*" else [name]
+            if name not in srv.jobs and name != "*":
+                return _error(404, f"no job {name!r} on {srv.name}")
+            for job in names:
+                if action[0] == "PUT":
+                    srv.set_job_fault(job, body)
+                else:
+                    srv.clear_job_fault(job)
         elif action == ("POST", "up"):
             await self._go_up(srv)
         else:

@@ -30,7 +30,11 @@ def parse_args(argv=None):
     common.add_argument("--latency", type=float, metavar="MS", help="latency of every answer")
     common.add_argument("--jitter", type=float, metavar="MS", help="random +/- on the latency")
     common.add_argument("--vod-duration", type=float, metavar="S",
-                        help="seconds until a VOD job is finished (default 10)")
+                        help="seconds a VOD job runs until it is finished (default 10)")
+    common.add_argument("--starting-seconds", type=float, metavar="S",
+                        help="seconds a new job is starting (default 0.2)")
+    common.add_argument("--preparing-seconds", type=float, metavar="S",
+                        help="then seconds it is preparing before it is started (default 0.3)")
     common.add_argument("--tls", action="store_true", help="serve HTTPS")
     common.add_argument("--username", help="require HTTP basic auth with this user")
     common.add_argument("--password", help="... and this password")
@@ -67,6 +71,7 @@ def identities(args):
         servers = [fleet.identity(single)]
     common = {"host": args.host, "latency_ms": args.latency, "jitter_ms": args.jitter,
               "vod_duration": args.vod_duration, "tls": args.tls or None,
+              "starting_seconds": args.starting_seconds, "preparing_seconds": args.preparing_seconds,
               "auth": {"username": args.username, "password": args.password or ""}
               if args.username else None,
               "token": {"header": args.token_header, "value": args.token} if args.token_header else None}

@@ -27,6 +27,8 @@ import uuid
 
 import yaml
 
+from . import errors
+
 _A10_ENC = ["h264@yuv420p", "h264@yuv444p", "hevc@yuv420p", "hevc@yuv444p",
             "hevc@yuv420p10le", "hevc@yuv444p10le", "h264@bframe", "hevc@bframe"]
 _A10_DEC = ["h264@yuv420p", "hevc@yuv420p", "hevc@yuv420p10le"]
@@ -68,9 +70,12 @@ SEED_IDENTITY = {
                  "delay": 360}],
     "broken_inputs": [],
     "vod_duration": 10,
+    "starting_seconds": 0.2,
+    "preparing_seconds": 0.3,
     "probe": {},
     "spelling": "canonical",
     "ignore_id": False,
+    "progress_inputs": "all",
     "latency_ms": 0,
     "jitter_ms": 0,
     "tls": False,
@@ -107,7 +112,28 @@ def identity(fields, defaults=None):
         ident["hostname"] = ident["name"]
     if ident["spelling"] not in ("canonical", "english"):
         raise ValueError(f"spelling must be canonical or english, not {ident['spelling']!r}")
+    if ident["ignore_id"] not in (False, True, "omit"):
+        raise ValueError(f"ignore_id must be false, true or omit, not {ident['ignore_id']!r}")
+    if ident["progress_inputs"] not in ("all", "active"):
+        raise ValueError(f"progress_inputs must be all or active, not {ident['progress_inputs']!r}")
+    for key in ("starting_seconds", "preparing_seconds", "vod_duration"):
+        try:
+            ident[key] = float(ident[key])
+        except (TypeError, ValueError):
+            ident[key] = -1
+        if ident[key] < 0:
+            raise ValueError(f"{key} must be a number of seconds >= 0")
+    ident["broken_inputs"] = [_broken_input(b) for b in ident["broken_inputs"] or []]
     return ident
+
+
+def _broken_input(entry):
+    """A broken input: a URL or glob (fails with INPUT_TIMEOUT), or {url, code}."""
+    if isinstance(entry, str):
+        return entry
+    if not isinstance(entry, dict) or not isinstance(entry.get("url"), str) or set(entry) - {"url", "code"}:
+        raise ValueError(f"a broken input is a URL (glob) or {{url, code}}, not {entry!r}")
+    return {"url": entry["url"], "code": errors.check_code(entry.get("code", "INPUT_TIMEOUT"))}
 
 
 def load_fleet(path):

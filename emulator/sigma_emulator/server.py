@@ -16,7 +16,7 @@ import time
 import zlib
 import zoneinfo
 
-from . import faults
+from . import errors, faults
 from .fleet import GPU_MODELS, nats_id
 
 NOT_IMPLEMENTED = frozenset([
@@ -24,6 +24,7 @@ NOT_IMPLEMENTED = frozenset([
     "mixer", "stream", "queue", "decklink", "subtitle", "trick", "cc", "pte", "join"])
 UPDATE_FILTERS = ("overlay", "volume", "drm", "header")
 REQUEST_LOG_SIZE = 10000
+ERROR_LINES = 50  # a job keeps its last error lines
 
 # English translation's damaged spelling: key -> damaged key, (parent key, key) -> damaged key.
 _ENGLISH = {"system": "System", "encoder": "Encoder", "storage": "Storage", "apps": "APPS",
@@ -96,11 +97,23 @@ def _as_list(value):
 
 
 class Job:
-    """A job as the server holds it: its whole ``start`` body and its times."""
+    """A job as the server holds it: its whole ``start`` body, its times and its error lines.
 
-    def __init__(self, config, now):
+    It is ``starting`` from ``startup`` to ``preparing_at``, ``preparing`` until ``running_at``,
+    then ``started`` (or ``error``, or ``finished`` for VOD). ``errors`` holds its error lines,
+    ``open`` the transient errors acting on it now (key -> whether they make it fail),
+    ``fatal`` a creation-only error (the job stays in ``error`` until it is started again) and
+    ``faults`` the run-time faults set through the control path.
+    """
+
+    def __init__(self, config, now, starting=0.0, preparing=0.0):
         self.config, self.created, self.startup = config, now, now
+        self.preparing_at = now + float(starting)
+        self.running_at = self.preparing_at + float(preparing)
         self.restarts, self.updates = 0, []
+        self.errors = collections.deque(maxlen=ERROR_LINES)
+        self.open, self.faults = {}, {}
+        self.fatal, self.fatal_logged = None, False
 
     @property
     def gpu(self):
@@ -115,6 +128,10 @@ class Job:
         if isinstance(inp, dict):
             return [[str(inp[k]) for k in ("main", "backup") if inp.get(k)]]
         return [[str(i.get("url") if isinstance(i, dict) else i)] for i in _as_list(inp)]
+
+    @property
+    def target_urls(self):
+        return [str(t.get("url", "")) for t in _as_list(self.config.get("target")) if isinstance(t, dict)]
 
 
 class Server:
@@ -135,11 +152,20 @@ class Server:
         self.jobs, self.faults = {}, {}
         self.requests.clear()
         self.rng = random.Random(f"{self.name}:{self.port}")
+        self.broken_since = {p: time.time() for p in self._patterns()}
 
     def restart(self, at=None):
         """Forget every job and move ``start``, as a restarted server does."""
         self.jobs = {}
         self.start_time = at or time.time()
+
+    def reconfigure(self, ident):
+        """Take a new identity at run time; errors its jobs meet from now on start now."""
+        now = time.time()
+        self.refresh_all(now)
+        self.ident = ident
+        self.broken_since = {p: self.broken_since.get(p, now) for p in self._patterns()}
+        self.refresh_all(now)
 
     @property
     def name(self):
@@ -159,8 +185,14 @@ class Server:
         models = [g["model"] for g in self.ident["gpus"] for _ in range(g["count"])]
         return list(enumerate(models))
 
+    def _patterns(self):
+        """The broken inputs as (glob, code): a text is a glob failing with INPUT_TIMEOUT."""
+        return [(b, "INPUT_TIMEOUT") if isinstance(b, str) else (b["url"], b.get("code", "INPUT_TIMEOUT"))
+                for b in self.ident["broken_inputs"]]
+
     def broken(self, url):
-        return any(url == p or fnmatch.fnmatchcase(url, p) for p in self.ident["broken_inputs"])
+        """The (glob, code) of the first broken-input pattern ``url`` matches, else None."""
+        return next(((p, c) for p, c in self._patterns() if url == p or fnmatch.fnmatchcase(url, p)), None)
 
     def probe(self, url, keyframes=False):
         """The streams ``info`` reports for ``url``: configured, else derived from its hash."""
@@ -184,16 +216,105 @@ class Server:
                  "profile": aprofile}
         return [video, audio]
 
+    def _input_errors(self, job):
+        """(pattern, url, code, failing) for each broken input of ``job``; failing when every
+        alternative of its group (a main/backup pair) is broken."""
+        out = []
+        for group in job.input_groups:
+            found = [(u, self.broken(u)) for u in group]
+            failing = bool(group) and all(b for _u, b in found)
+            out += [(b, u, b[1], failing) for u, b in found if b]
+        return out
+
+    def refresh(self, job, now):
+        """Bring a job's error lines up to ``now``: a line for each error that began acting on it.
+
+        Nothing acts before the job runs. A creation-only error is written once and the job
+        stays failed; a transient one (a broken input, a run-time fault) writes one line when it
+        begins and stops acting when its cause is gone: the server's own retry recovers the job.
+        """
+        if now < job.running_at:
+            return
+        if job.fatal:
+            if not job.fatal_logged:
+                job.errors.append(errors.line(job.fatal["time"], job.fatal["message"], job.fatal["code"]))
+                job.fatal_logged = True
+            return
+        acting = {}
+        for pattern, url, code, failing in self._input_errors(job):
+            since = max(self.broken_since.get(pattern, now), job.running_at)
+            acting[("input", url, code)] = (since, errors.message(code, url), code, failing)
+        for fid, fault in list(job.faults.items()):
+            if fault["until"] is not None and now >= fault["until"]:
+                del job.faults[fid]
+                continue
+            acting[("fault", fid)] = (max(fault["since"], job.running_at), fault["message"], fault["code"], True)
+        for key, (since, text, code, _failing) in acting.items():
+            if key not in job.open:
+                job.errors.append(errors.line(since, text, code))
+        job.open = {key: value[3] for key, value in acting.items()}
+
+    def refresh_all(self, now):
+        for job in self.jobs.values():
+            self.refresh(job, now)
+
     def state(self, job, now):
-        """A job's state: error (an input group all broken), finished (VOD done) or started.
+        """A job's state: starting, preparing, then error, finished (VOD done) or started.
 
         The emulator never queues a job, so dump's ``queue`` is always 0.
         """
-        if any(all(self.broken(u) for u in g) for g in job.input_groups if g):
+        if now < job.preparing_at:
+            return "starting"
+        if now < job.running_at:
+            return "preparing"
+        self.refresh(job, now)
+        if job.fatal or any(job.open.values()):
             return "error"
-        if job.config.get("mode") == "vod" and now - job.startup >= self.ident["vod_duration"]:
+        if job.config.get("mode") == "vod" and now - job.running_at >= self.ident["vod_duration"]:
             return "finished"
         return "started"
+
+    def set_job_fault(self, name, spec):
+        """Make a job fail with ``spec["code"]`` from now on (a run-time fault, control path).
+
+        ``message`` and ``url`` change the line's text; ``duration`` (seconds) ends a transient
+        fault by itself. A creation-only code fails the job until it is started again.
+        """
+        job = self.jobs.get(name)
+        if job is None:
+            raise KeyError(f"no job {name!r}")
+        if not isinstance(spec, dict):
+            raise ValueError("a job fault must be an object")
+        unknown = set(spec) - {"code", "message", "url", "duration"}
+        if unknown:
+            raise ValueError(f"unknown job fault key(s): {', '.join(sorted(unknown))}")
+        code = errors.check_code(spec.get("code"))
+        now = time.time()
+        self.refresh(job, now)
+        concerns = errors.CODES.get(code, ("",))[0]
+        url = spec.get("url")
+        if url is None:
+            urls = job.target_urls if concerns == "O" else [u for g in job.input_groups for u in g]
+            url = urls[0] if urls else None
+        text = str(spec.get("message") or errors.message(code, url))
+        if errors.creation_only(code):
+            job.fatal = {"code": code, "message": text, "time": max(now, job.running_at)}
+            job.fatal_logged = False
+        else:
+            duration = spec.get("duration")
+            job.faults[code] = {"code": code, "message": text, "since": now,
+                                "until": None if duration is None else now + float(duration)}
+        self.refresh(job, now)
+
+    def clear_job_fault(self, name):
+        """End the run-time faults of a job (a creation-only error stays until a new start)."""
+        job = self.jobs.get(name)
+        if job is None:
+            raise KeyError(f"no job {name!r}")
+        now = time.time()
+        self.refresh(job, now)
+        job.faults.clear()
+        self.refresh(job, now)
 
     # ----- API -----------------------------------------------------------------------------
 
@@ -279,7 +400,8 @@ class Server:
             raise ApiError(1, "missing mode" if mode is None else f"bad mode {mode!r}")
         if self.ident["license_status"] != "VALID":
             raise ApiError(5, f"license is not valid ({self.ident['license_status'] or 'missing'})")
-        job = Job(copy.deepcopy(body), time.time())
+        job = Job(copy.deepcopy(body), time.time(), self.ident["starting_seconds"],
+                  self.ident["preparing_seconds"])
         try:
             gpu = job.gpu
         except (TypeError, ValueError):
@@ -290,6 +412,11 @@ class Server:
         if old:
             job.created, job.restarts, job.updates = old.created, old.restarts + 1, old.updates
         self.jobs[name] = job
+        fatal = [(url, code) for _p, url, code, failing in self._input_errors(job)
+                 if failing and errors.creation_only(code)]
+        if fatal:  # found while preparing: the job fails when it would have run
+            url, code = fatal[0]
+            job.fatal = {"code": code, "message": errors.message(code, url), "time": job.running_at}
         return {"ec": 0, "result": {name: "done"}}
 
     def api_stop(self, body):
@@ -302,26 +429,29 @@ class Server:
         return {"ec": 0, "result": {n: "OK" for n in stopped}, "dt": 0, "msg": msg}
 
     def api_progress(self, body):
-        name, now = self._name(body), time.time()
-        names = list(self.jobs) if name == "*" else [name] if name in self.jobs else []
+        """Progress of one job, of a list of jobs, or of every job (name missing, "" or "*")."""
+        name, now = body.get("name"), time.time()
+        if name in (None, "", "*"):
+            names = list(self.jobs)
+        elif isinstance(name, (str, list)):
+            names = [n for n in _as_list(name) if isinstance(n, str) and n in self.jobs]
+        else:
+            raise ApiError(1, "name must be a job name, a list of names or *")
         result = {n: self._progress(self.jobs[n], now) for n in names}
         return {"total": len(result), "ec": 0, "result": result}
 
     def _progress(self, job, now):
         cfg, state = job.config, self.state(job, now)
         running = state == "started"
-        life = now - job.startup
+        life, pts = now - job.startup, now - job.running_at
         if state == "finished":
-            life = self.ident["vod_duration"]
-        inputs, errors = [], []
-        option = cfg.get("option") if isinstance(cfg.get("option"), dict) else {}
+            life, pts = job.running_at - job.startup + self.ident["vod_duration"], self.ident["vod_duration"]
+        inputs = []
         for group in job.input_groups:
+            if self.ident["progress_inputs"] == "active" and len(group) > 1:
+                group = [next((u for u in group if not self.broken(u)), group[0])]
             for url in group:
-                broken = self.broken(url)
-                streams = [] if broken else self.probe(url)
-                if broken:
-                    when = self._local(job.startup + float(option.get("timeout", 6)), "%m-%d %H:%M:%S")
-                    errors.append(f"[{when}] Connection timed out: {url} (code: INPUT_TIMEOUT)")
+                streams = [] if self.broken(url) else self.probe(url)
                 inputs.append({"url": url, "profile": [self._describe(s) for s in streams],
                                "bitrate": sum(s.get("bitrate", 0) for s in streams) if running else 0})
         profiles, rates = [], {}
@@ -340,16 +470,18 @@ class Server:
             chosen = _ids(select) or list(rates)
             targets.append({"format": t.get("format", ""), "url": t.get("url", ""), "select": select,
                             "bitrate": sum(rates.get(i, 0) for i in chosen)})
-        speed = 0 if state in ("error", "finished") else 1
-        return {
-            "speed": speed,
+        entry = {
+            "speed": 1 if running else 0,
             "created": self._local(job.created, "%Y-%m-%d %H:%M:%S"),
             "startup": self._local(job.startup, "%Y-%m-%d %H:%M:%S"),
-            "state": state, "life": duration(life), "pts": duration(0 if state == "error" else life),
-            "error": errors, "input": inputs, "profile": profiles, "target": targets,
+            "state": state, "life": duration(life), "pts": duration(pts if state in ("started", "finished") else 0),
+            "error": list(job.errors), "input": inputs, "profile": profiles, "target": targets,
             "weight": cfg.get("weight", 1),
             "_id": "" if self.ident["ignore_id"] else cfg.get("_id", ""),
         }
+        if self.ident["ignore_id"] == "omit":
+            del entry["_id"]
+        return entry
 
     @staticmethod
     def _describe(stream):
@@ -364,8 +496,9 @@ class Server:
         url = body.get("input")
         if not isinstance(url, str) or not url:
             raise ApiError(1, "missing input")
-        if self.broken(url):
-            raise ApiError(7, f"Cannot open input {url}: Connection timed out")
+        broken = self.broken(url)
+        if broken:
+            raise ApiError(7, f"Cannot open input {url}: {errors.message(broken[1])}")
         return {"ec": 0, "result": {url: self.probe(url, bool(body.get("detectKeyframe")))}}
 
     def api_update(self, body):

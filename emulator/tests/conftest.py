@@ -10,13 +10,17 @@ from sigma_emulator import fleet
 from sigma_emulator.app import Emulator
 
 
+# Jobs run at once unless a test asks for the starting/preparing phases (test_states.py).
+INSTANT = {"starting_seconds": 0, "preparing_seconds": 0}
+
+
 class Running:
     """An Emulator running on its own event loop thread, driven from synchronous tests."""
 
     def __init__(self, servers, **kwargs):
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        idents = [fleet.identity(dict({"port": 0}, **s)) for s in servers]
+        idents = [fleet.identity({"port": 0, **INSTANT, **s}) for s in servers]
         self.emulator = Emulator(idents, **kwargs)
         self.run(self.emulator.start())
         self.servers = self.emulator.servers

@@ -123,7 +123,7 @@ def test_restart_by_start_keeps_created(emu, monkeypatch):
     ({"type": "start", "name": "x", "mode": "live", "gpu": 1}, 6),
     ({"type": "start", "name": "x", "mode": "live", "gpu": 0, "option": {"gpu": 3}}, 6),
     ({"type": "start", "name": "x", "mode": "live", "gpu": "zero"}, 1),
-    ({"type": "progress"}, 1),
+    ({"type": "progress", "name": 7}, 1),
     ({"type": "stop"}, 1),
     ({"type": "info"}, 1),
     ({"name": "x"}, 1),

@@ -61,10 +61,15 @@ def test_single_seed_server(tmp_path):
 
 def test_generated_fleet(tmp_path):
     proc, info = launch(tmp_path, "--count", "12", "--base-port", "0", "--seed", "3", "--quiet",
-                        "--vod-duration", "1", "--latency", "1")
+                        "--vod-duration", "1", "--latency", "1", "--starting-seconds", "30",
+                        "--preparing-seconds", "0")
     try:
         names = [requests.get(s["url"], timeout=5).json()["name"] for s in info["servers"]]
         assert names == [f"sigma-{i:02d}" for i in range(1, 13)]
+        url = info["servers"][0]["url"]
+        requests.post(url, json={"type": "start", "name": "a", "mode": "live", "input": "udp://x"}, timeout=5)
+        job = requests.post(url, json={"type": "progress"}, timeout=5).json()["result"]["a"]
+        assert job["state"] == "starting"
     finally:
         out = terminate(proc)
     assert out.splitlines() == ["sigma-emulator: 12 server(s)", "ready"]
