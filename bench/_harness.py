@@ -1,7 +1,7 @@
 # Copyright: Contributors to the sigma.media_server collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The benchmark harness: a throw-away Ansible environment, the emulator as a
-subprocess, timed and CPU-accounted commands, and the emulator's request log.
+"""The benchmark harness: a throw-away Ansible environment, the emulator (started by its
+launcher, sigma_emulator.testing), timed and CPU-accounted commands.
 
 Nothing here is part of the collection; bench/run.py is the entry point.
 """
@@ -14,12 +14,10 @@ import platform
 import re
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,23 +27,11 @@ BIN = Path(sys.executable).parent
 CALLBACK_DIR = BENCH / 'callback_plugins'
 EMULATOR_DIR = ROOT / 'emulator'
 
-# First port of each benchmark's servers, as an offset from --base-port (full mode: 22000, so every port lies
-# in 22000-24999; quick mode: 0, ephemeral ports, so that concurrent runs on one machine never collide).
-PORT_OFFSETS = {
-    'inventory_http': 0,      # up to 1000 servers: 22000-22999
-    'inventory_https': 1000,  # up to 1000 servers: 23000-23999
-    'noop': 2000,             # 1 server: 24000
-    'lineup': 2010,           # 3 servers: 24010-24012
-    'fleet': 2100,            # up to 100 servers: 24100-24199
-}
-DEFAULT_BASE_PORT = 22000
-BASE_PORT = [DEFAULT_BASE_PORT]
-
-
-def port(name):
-    """The first port of a benchmark's servers; 0 (ephemeral) when the base port is 0."""
-    return BASE_PORT[0] + PORT_OFFSETS[name] if BASE_PORT[0] else 0
-
+try:
+    from sigma_emulator import testing
+except ImportError:  # not installed: the checkout's copy
+    sys.path.insert(0, str(EMULATOR_DIR))
+    from sigma_emulator import testing
 
 class BenchError(Exception):
     """A benchmark could not run (a command failed, the emulator did not start...)."""
@@ -184,125 +170,19 @@ def ansible_bin(name):
 
 # ----------------------------------------------------------------------------- emulator
 
-class RequestLog:
-    """The emulator's JSON-lines request log, read by byte offset."""
-
-    def __init__(self, path):
-        self.path = Path(path)
-
-    def mark(self):
-        return self.path.stat().st_size if self.path.exists() else 0
-
-    def since(self, mark, end=None):
-        if not self.path.exists():
-            return []
-        with open(self.path, 'rb') as fh:
-            fh.seek(mark)
-            data = fh.read() if end is None else fh.read(max(0, end - mark))
-        return [json.loads(line) for line in data.decode('utf-8').splitlines() if line.strip()]
-
-
-def _die_with_parent():
-    """In the emulator's process: get SIGTERM when the benchmark dies, even by SIGKILL (Linux only)."""
+def emulator(ws, label, servers=None, count=None, seed=0, args=(), tls=False):
+    """A fleet started by the emulator's launcher (ephemeral ports), stopped when the ``with`` ends."""
     try:
-        import ctypes
-        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+        return testing.start(servers, count=count, seed=seed, args=[str(a) for a in args], tls=tls,
+                             workdir=ws.dir('emulator-%s' % label, fresh=True), timeout=120)
+    except testing.EmulatorError as exc:
+        raise BenchError('the emulator (%s) did not start: %s' % (label, exc)) from exc
 
 
-class Emulator:
-    """``python -m sigma_emulator ...`` as a subprocess, stopped by pid (use as a context manager)."""
-
-    def __init__(self, ws, label, args, tls=False):
-        self.ws = ws
-        self.label = label
-        self.dir = ws.dir('emulator-%s' % label, fresh=True)
-        self.ready_file = self.dir / 'ready.json'
-        self.log = RequestLog(self.dir / 'requests.jsonl')
-        self.args = [str(a) for a in args]
-        self.tls = tls
-        self.proc = None
-        self.servers = []
-        self.ca = None
-
-    def __enter__(self):
-        self.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def start(self, timeout=120):
-        cmd = [sys.executable, '-m', 'sigma_emulator'] + self.args + [
-            '--request-log', str(self.log.path), '--ready-file', str(self.ready_file), '--quiet']
-        if self.tls:
-            cmd += ['--tls', '--cert-dir', str(self.dir / 'certs')]
-        env = dict(os.environ, PYTHONPATH=str(EMULATOR_DIR))
-        self.out = open(self.dir / 'emulator.out', 'w', encoding='utf-8')
-        self.proc = subprocess.Popen(cmd, cwd=self.dir, env=env, stdin=subprocess.DEVNULL,
-                                     stdout=self.out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
-        deadline = time.monotonic() + timeout
-        while not self.ready_file.exists():
-            if self.proc.poll() is not None:
-                self.out.close()
-                raise BenchError('the emulator (%s) exited with %s:\n%s' % (
-                    self.label, self.proc.returncode, (self.dir / 'emulator.out').read_text()[-3000:]))
-            if time.monotonic() > deadline:
-                self.stop()
-                raise BenchError('the emulator (%s) was not ready within %d s' % (self.label, timeout))
-            time.sleep(0.05)
-        info = json.loads(self.ready_file.read_text(encoding='utf-8'))
-        self.servers = info['servers']
-        self.ca = info.get('ca')
-        not_listening = [s['name'] for s in self.servers if not s.get('listening', True)]
-        if not_listening:
-            raise BenchError('emulator servers not listening: %s' % ', '.join(not_listening[:5]))
-        return self
-
-    def stop(self):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        self.proc = None
-        self.out.close()
-
-    def url(self, index):
-        return self.servers[index]['url'].rstrip('/')
-
-    def control(self, index, method, path, body=None):
-        """A control-path request (never logged, delayed or faulted) to one server."""
-        port = self.servers[index]['port']
-        url = 'http%s://127.0.0.1:%d/_emulator/%s' % ('s' if self.tls else '', port, path)
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(url, data=data, method=method, headers={'Content-Type': 'application/json'})
-        ctx = None
-        if self.tls:
-            import ssl
-            ctx = ssl.create_default_context(cafile=self.ca)
-        with urllib.request.urlopen(req, timeout=30, context=ctx) as resp:
-            raw = resp.read()
-        return json.loads(raw) if raw.strip() else None
-
-    def reset(self, index):
-        return self.control(index, 'POST', 'reset', {})
-
-    def state(self, index):
-        return self.control(index, 'GET', 'state')
-
-
-def fleet_file(ws, name, servers, base_port):
-    """A fleet YAML (as JSON, which YAML reads) of identical VALID servers with one NVIDIA A10 each."""
-    doc = {'servers': [{'name': '%s-%03d' % (name, i + 1), 'port': base_port + i if base_port else 0,
-                        'gpus': [{'model': 'NVIDIA A10', 'count': 1}], 'license_status': 'VALID'}
-                       for i in range(servers)]}
-    return ws.file('%s-fleet.yml' % name, doc)
+def a10_servers(name, count):
+    """``count`` identical VALID servers with one NVIDIA A10 each."""
+    return [{'name': '%s-%03d' % (name, i + 1), 'gpus': [{'model': 'NVIDIA A10', 'count': 1}],
+             'license_status': 'VALID'} for i in range(count)]
 
 
 # ----------------------------------------------------------------------------- statistics and checks

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from _harness import Emulator, ansible_bin, count_by, fleet_file, log, port, run
+from _harness import a10_servers, ansible_bin, count_by, emulator, log, run
 from bench_lineup import lineup
 
 FORKS = 10
@@ -20,9 +20,8 @@ RUNS = ('converge', 'no-op')
 
 def bench(ws, quick, checks):
     servers, jobs = (5, 4) if quick else (100, 20)
-    path = fleet_file(ws, 'fleet', servers, port('fleet'))
     rows = []
-    with Emulator(ws, 'fleet', ['--fleet', path]) as emu:
+    with emulator(ws, 'fleet', a10_servers('fleet', servers)) as emu:
         ws.dir('fleet-inventory', fresh=True)
         inventory = ws.file('fleet-inventory/fleet.sigma.yml', json.dumps({
             'plugin': 'sigma.media_server.sigma',

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from _harness import Emulator, ansible_bin, log, median, port, run
+from _harness import ansible_bin, emulator, log, median, run
 
 MODES = ('cold', 'warm', 'serial')
 
@@ -75,9 +75,8 @@ def bench(ws, quick, checks):
     biggest = max(p['sizes'])
     for proto in p['protocols']:
         for latency in p['latencies']:
-            first = port('inventory_%s' % proto)
-            args = ['--count', biggest, '--base-port', first, '--seed', 1, '--latency', latency]
-            with Emulator(ws, 'inventory-%s-%d' % (proto, latency), args, tls=proto == 'https') as emu:
+            with emulator(ws, 'inventory-%s-%d' % (proto, latency), count=biggest, seed=1,
+                          args=['--latency', latency], tls=proto == 'https') as emu:
                 for size in p['sizes']:
                     reps = reps_for(quick, size, latency)
                     samples = {mode: [] for mode in MODES}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 
-from _harness import Emulator, ansible_bin, count_by, fleet_file, log, port, run
+from _harness import a10_servers, ansible_bin, count_by, emulator, log, run
 
 WAYS = ('sigma_jobs', 'sigma_job loop', 'uri loop')
 RUNS = ('cold', 'no-op')
@@ -70,9 +70,8 @@ def bench(ws, quick, checks):
     n = 10 if quick else 100
     jobs = lineup(n)
     vars_file = ws.file('lineup-vars.json', {'lineup': jobs, 'bodies': [api_body(j) for j in jobs]})
-    path = fleet_file(ws, 'lineup', len(WAYS), port('lineup'))
     rows = []
-    with Emulator(ws, 'lineup', ['--fleet', path]) as emu:
+    with emulator(ws, 'lineup', a10_servers('lineup', len(WAYS))) as emu:
         books = {}
         for index, way in enumerate(WAYS):
             books[way] = ws.file('lineup-%d.yml' % index, json.dumps(playbook(way, emu.url(index), vars_file)))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-from _harness import Emulator, ansible_bin, fleet_file, log, median, port, run
+from _harness import a10_servers, ansible_bin, emulator, log, median, run
 
 JOB = 'bench-noop'
 
@@ -52,8 +52,7 @@ def playbook(url, runs):
 
 def bench(ws, quick, checks):
     runs = 5 if quick else 50
-    path = fleet_file(ws, 'noop', 1, port('noop'))
-    with Emulator(ws, 'noop', ['--fleet', path]) as emu:
+    with emulator(ws, 'noop', a10_servers('noop', 1)) as emu:
         book = ws.file('noop.yml', json.dumps(playbook(emu.url(0), runs), indent=1))
         result = run(ws, [ansible_bin('ansible-playbook'), '-i', 'localhost,', book],
                      env={'BENCH_REQUEST_LOG': str(emu.log.path)})

@@ -28,7 +28,6 @@ import bench_fleet  # noqa: E402
 import bench_inventory  # noqa: E402
 import bench_lineup  # noqa: E402
 import bench_noop  # noqa: E402
-import _harness  # noqa: E402
 import report  # noqa: E402
 from _harness import ROOT, BenchError, Checks, Workspace, log, machine_info  # noqa: E402
 
@@ -53,18 +52,10 @@ def parse_args(argv=None):
     p.add_argument('--output', type=Path,
                    help='where to write the markdown report (default: docs/performance.md in full mode; nowhere '
                         'with --quick); the plot and the results JSON are written beside it')
-    p.add_argument('--base-port', type=int,
-                   help='first port of the emulated servers; the benchmarks use base to base + 2999 (default: %d; '
-                        'with --quick 0, ephemeral ports, so that concurrent runs never collide)'
-                   % _harness.DEFAULT_BASE_PORT)
     p.add_argument('--report-only', action='store_true',
                    help='measure nothing: write the report again from the stored results (bench/results.json)')
     p.add_argument('--keep', action='store_true', help='keep the temporary workspace (playbooks, logs)')
     args = p.parse_args(argv)
-    if args.base_port is None:
-        args.base_port = 0 if args.quick else _harness.DEFAULT_BASE_PORT
-    if not 0 <= args.base_port <= 65535 - 3000:
-        p.error('--base-port: %d is not 0 or a port with 3000 free ports after it' % args.base_port)
     args.only = [name.strip() for name in args.only.split(',') if name.strip()]
     unknown = [name for name in args.only if name not in BENCHMARKS]
     if unknown or not args.only:
@@ -83,7 +74,6 @@ def main(argv=None):
         write(args, None, {})
         return 0
     signal.signal(signal.SIGTERM, _terminate)
-    _harness.BASE_PORT[0] = args.base_port
     started = time.monotonic()
     machine = machine_info()
     log('bench: %s mode, %s; %s, %s cores, load %s'

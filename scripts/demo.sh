@@ -10,7 +10,7 @@
 #   5. runs fleet_report.yml and prints where the HTML report is
 #   6. stops the fleet (also on failure or Ctrl-C)
 #
-# Needs the dev venv (.venv, `make venv`). Ports 19701-19707 and 19710 must be free.
+# Needs the dev venv (.venv, `make venv`). Ports 19701-19707 must be free.
 # SIGMA_DEMO_DIR overrides the work directory (default build/demo).
 #
 #   scripts/demo.sh build   only builds the collection tarball into build/ (make build)
@@ -56,10 +56,11 @@ ansible-galaxy collection install --force --offline -p "$DEMO_DIR/collections" "
 note "installed $(basename "$tarball") into $DEMO_DIR/collections"
 
 header "2/5 start the emulated fleet ($FLEET)"
-stop_fleet() { SIGMA_CONTROL_PORT=19710 bash "$ROOT/scripts/fleet.sh" stop "$DEMO_DIR/fleet" || true; }
+stop_fleet() { bash "$ROOT/scripts/fleet.sh" stop "$DEMO_DIR/fleet" || true; }
 trap stop_fleet EXIT
 trap 'exit 130' INT TERM
-SIGMA_CONTROL_PORT=19710 bash "$ROOT/scripts/fleet.sh" start "$DEMO_DIR/fleet" "$FLEET"
+# the demo inventory (demo.sigma.yml) names the ports: keep them
+SIGMA_FIXED_PORTS=1 bash "$ROOT/scripts/fleet.sh" start "$DEMO_DIR/fleet" "$FLEET"
 
 header "3/5 the inventory, built by the plugin sigma.media_server.sigma"
 ansible-inventory -i "$INVENTORY" --graph

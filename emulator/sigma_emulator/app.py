@@ -1,9 +1,11 @@
 """The HTTP side: one aiohttp Application and one listening socket per emulated server.
 
 A request's server is the one owning the local port of its connection. ``/`` is the Sigma API
-(with auth, latency and faults applied and every request logged); ``/_emulator/...`` is the
-control path (never faulted, authenticated, delayed or logged). A control port, when given,
-serves only ``/_emulator/servers/...``.
+(with auth, latency and faults applied and every request logged). The control API,
+``/_emulator/servers`` and ``/_emulator/servers/{port or name}/...``, is never faulted,
+authenticated, delayed or logged; it is served on the control port (when given) and on every
+server's port. A server that is down keeps its port bound without listening (connections are
+refused, no other process takes the port); so do the ``dead_ports``.
 """
 
 import asyncio
@@ -35,12 +37,13 @@ class Emulator:
     """Every emulated server of one process, served by one aiohttp application."""
 
     def __init__(self, identities, control_port=None, request_log=None, cert_dir=None,
-                 control_host="127.0.0.1"):
+                 control_host="127.0.0.1", dead_ports=0):
         self.servers = [Server(i) for i in identities]
         ports = [s.port for s in self.servers if s.port]
         if len(ports) != len(set(ports)):
             raise ValueError("two servers share a port")
-        self.by_port, self.sites, self.timers = {}, {}, {}
+        self.by_port, self.sites, self.timers, self.held = {}, {}, {}, {}
+        self.dead_ports, self.dead_count, self.dead_socks = [], int(dead_ports), []
         self.control_host, self.control_port = control_host, control_port
         self.cert_dir, self.ssl = cert_dir, None
         self.log_file = open(request_log, "a", encoding="utf-8") if request_log else None
@@ -65,11 +68,14 @@ class Emulator:
                 srv.port = srv.ident["port"] = sock.getsockname()[1]
             self.by_port[srv.port] = srv
             if "refuse" in srv.faults:
-                if sock:
-                    sock.close()
-                self._go_down(srv, srv.faults["refuse"].get("duration"))
+                self.held[srv.port] = sock or self._bind(srv.ident["host"], srv.port)
+                await self._go_down(srv, srv.faults["refuse"].get("duration"))
             else:
                 await self._listen(srv, sock)
+        for _ in range(self.dead_count):  # bound, never listening: connections are refused
+            sock = self._bind("127.0.0.1", 0)
+            self.dead_socks.append(sock)
+            self.dead_ports.append(sock.getsockname()[1])
         if self.control_port is not None:
             sock = self._bind(self.control_host, self.control_port)
             self.control_port = sock.getsockname()[1]
@@ -81,6 +87,8 @@ class Emulator:
         for timer in self.timers.values():
             timer.cancel()
         await self.runner.cleanup()
+        for sock in list(self.held.values()) + self.dead_socks:
+            sock.close()
         if self.log_file:
             self.log_file.close()
 
@@ -90,6 +98,8 @@ class Emulator:
                              "listening": s.port in self.sites} for s in self.servers]}
         if self.control_port is not None:
             info["control_port"] = self.control_port
+        if self.dead_ports:
+            info["dead_ports"] = list(self.dead_ports)
         if self.ssl:
             info["ca"] = f"{self.cert_dir}/ca.pem"
         return info
@@ -117,16 +127,21 @@ class Emulator:
     async def _listen(self, srv, sock=None):
         if srv.port in self.sites:
             return
-        site = web.SockSite(self.runner, sock or self._bind(srv.ident["host"], srv.port),
-                            ssl_context=self.ssl if srv.ident["tls"] else None, backlog=128)
+        sock = sock or self.held.pop(srv.port, None) or self._bind(srv.ident["host"], srv.port)
+        site = web.SockSite(self.runner, sock, ssl_context=self.ssl if srv.ident["tls"] else None,
+                            backlog=128)
         await site.start()
         self.sites[srv.port] = site
 
-    def _go_down(self, srv, seconds=None):
-        """Stop listening on ``srv``'s port; listen again after ``seconds`` when given."""
+    async def _go_down(self, srv, seconds=None):
+        """Stop listening on ``srv``'s port (keeping it bound); listen again after ``seconds``."""
         site = self.sites.pop(srv.port, None)
         if site:
-            asyncio.ensure_future(site.stop())
+            await site.stop()
+            try:
+                self.held[srv.port] = self._bind(srv.ident["host"], srv.port)
+            except OSError as exc:
+                print(f"sigma-emulator: {srv.name}: cannot hold port {srv.port}: {exc}", file=sys.stderr)
         self._cancel_timer(srv)
         if seconds:
             self.timers[srv.port] = asyncio.get_running_loop().call_later(
@@ -150,9 +165,8 @@ class Emulator:
     async def _handle(self, request):
         transport = request.transport
         port = transport.get_extra_info("sockname")[1] if transport else None
-        if request.path.startswith("/_emulator"):
-            return await self._control(request, None if port == self.control_port
-                                       else self.by_port.get(port))
+        if request.path == "/_emulator" or request.path.startswith("/_emulator/"):
+            return await self._control(request)
         srv = self.by_port.get(port)
         if srv is None:
             raise web.HTTPNotFound()
@@ -202,8 +216,9 @@ class Emulator:
             down = float(spec.get("down_seconds", 0))
             srv.restart(time.time() + down)
             if down:
-                self._go_down(srv, down)
-                return self._reset(request)
+                self._reset(request, raise_=False)
+                await self._go_down(srv, down)
+                raise asyncio.CancelledError
         elif kind == "reset":
             return self._reset(request)
         elif kind == "hang":
@@ -246,7 +261,7 @@ class Emulator:
                                                 str(token["value"]))
 
     @staticmethod
-    def _reset(request):
+    def _reset(request, raise_=True):
         """Abort the connection with a TCP RST; nothing is answered."""
         transport = request.transport
         if transport:
@@ -254,23 +269,27 @@ class Emulator:
             if sock is not None:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             transport.abort()
-        raise asyncio.CancelledError
+        if raise_:
+            raise asyncio.CancelledError
 
     # ----- control path --------------------------------------------------------------------
 
-    async def _control(self, request, srv):
+    def _server(self, key):
+        """A server by port number or name."""
+        if key.isdigit() and int(key) in self.by_port:
+            return self.by_port[int(key)]
+        return next((s for s in self.servers if s.name == key), None)
+
+    async def _control(self, request):
         parts = request.path.strip("/").split("/")[1:]
-        if parts[:1] == ["servers"]:
-            if len(parts) == 1:
-                return web.json_response({"servers": self.ready_info()["servers"]})
-            try:
-                srv = self.by_port[int(parts[1])]
-            except (ValueError, KeyError):
-                return _error(404, f"no server on port {parts[1]}")
-            parts = parts[2:]
+        if parts[:1] != ["servers"]:
+            return _error(404, "the control API is /_emulator/servers/{port or name}/...")
+        if len(parts) == 1:
+            return web.json_response({"servers": self.ready_info()["servers"]})
+        srv = self._server(parts[1])
         if srv is None:
-            return _error(404, "use /_emulator/servers/{port}/... on the control port")
-        action = (request.method, "/".join(parts))
+            return _error(404, f"no server {parts[1]!r} (a port or a name)")
+        action = (request.method, "/".join(parts[2:]))
         try:
             body = await request.json() if request.can_read_body else {}
         except ValueError:
@@ -302,7 +321,7 @@ class Emulator:
                 srv.faults.pop(kind, None)
             srv.faults.update(new)
             if "refuse" in new:
-                self._go_down(srv, new["refuse"].get("duration"))
+                await self._go_down(srv, new["refuse"].get("duration"))
             elif "refuse" in body:
                 await self._go_up(srv)
         elif action == ("DELETE", "faults"):
@@ -312,7 +331,7 @@ class Emulator:
             down = float(body.get("down_seconds", 0))
             srv.restart(time.time() + down)
             if down:
-                self._go_down(srv, down)
+                await self._go_down(srv, down)
         elif action == ("POST", "reset"):
             srv.reset()
             await self._go_up(srv)

@@ -43,7 +43,9 @@ def parse_args(argv=None):
     out = p.add_argument_group("process")
     out.add_argument("--cert-dir", metavar="DIR", help="where --tls writes ca.pem, cert.pem, key.pem")
     out.add_argument("--control-port", type=int, metavar="P",
-                     help="extra port serving only /_emulator/servers/... (0: ephemeral)")
+                     help="a port serving only the control API /_emulator/servers/... (0: ephemeral)")
+    out.add_argument("--dead-ports", type=int, default=0, metavar="N",
+                     help="hold N more ports where nothing listens (connection refused), for tests")
     out.add_argument("--request-log", metavar="FILE", help="append every API request as a JSON line")
     out.add_argument("--ready-file", metavar="FILE", help="written (JSON) once every server listens")
     out.add_argument("--pid-file", metavar="FILE", help="write the process id here")
@@ -84,7 +86,7 @@ async def serve(args):
     """Start the emulator, announce it, and run until SIGTERM or SIGINT."""
     emulator = Emulator(identities(args), control_port=args.control_port,
                         request_log=args.request_log, cert_dir=args.cert_dir,
-                        control_host=args.host or "127.0.0.1")
+                        control_host=args.host or "127.0.0.1", dead_ports=args.dead_ports)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
@@ -94,6 +96,7 @@ async def serve(args):
         for s in info["servers"]:
             print(f"{s['name']} {s['url']}{'' if s['listening'] else ' (down)'}")
     extra = f", control port {info['control_port']}" if "control_port" in info else ""
+    extra += f", dead ports {' '.join(map(str, info['dead_ports']))}" if "dead_ports" in info else ""
     extra += f", CA {info['ca']}" if "ca" in info else ""
     print(f"sigma-emulator: {len(info['servers'])} server(s){extra}")
     if args.ready_file:

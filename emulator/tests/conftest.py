@@ -1,35 +1,29 @@
-"""Fixtures: emulators started in-process on ephemeral ports, served from a background loop."""
-
-import asyncio
-import threading
+"""Fixtures: emulated fleets started in-process (sigma_emulator.testing) on ephemeral ports."""
 
 import pytest
 import requests
 
-from sigma_emulator import fleet
-from sigma_emulator.app import Emulator
-
+from sigma_emulator import testing
 
 # Jobs run at once unless a test asks for the starting/preparing phases (test_states.py).
 INSTANT = {"starting_seconds": 0, "preparing_seconds": 0}
 
 
 class Running:
-    """An Emulator running on its own event loop thread, driven from synchronous tests."""
+    """A fleet started by the launcher, in this process, with helpers for synchronous tests."""
 
-    def __init__(self, servers, **kwargs):
-        self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        idents = [fleet.identity({"port": 0, **INSTANT, **s}) for s in servers]
-        self.emulator = Emulator(idents, **kwargs)
-        self.run(self.emulator.start())
+    def __init__(self, servers, workdir, dead_ports=0):
+        self.fleet = testing.start([dict(INSTANT, **s) for s in servers], workdir=workdir,
+                                   in_process=True, dead_ports=dead_ports)
+        self.emulator = self.fleet.emulator
         self.servers = self.emulator.servers
 
-    def run(self, coro):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
-
     def url(self, i=0, path="/"):
-        return self.emulator.url(self.servers[i]).rstrip("/") + path
+        return self.fleet.url(i) + path
+
+    def ctl(self, i=0, action=""):
+        """The control API URL of server ``i`` (on the control port)."""
+        return f"{self.fleet.control_base(i)}/{action}"
 
     def call(self, body, i=0, **kwargs):
         """POST ``body`` to server ``i`` and return the decoded answer."""
@@ -44,22 +38,21 @@ class Running:
         return reply
 
     def control(self, method, action, i=0, **kwargs):
-        reply = requests.request(method, self.url(i, "/_emulator/" + action), timeout=5, **kwargs)
+        reply = requests.request(method, self.ctl(i, action), timeout=5, **kwargs)
         assert reply.status_code == 200, reply.text
         return reply.json()
 
     def close(self):
-        self.run(self.emulator.stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.fleet.stop()
 
 
 @pytest.fixture
-def start_emulator():
-    """Return a function starting an emulator with the given server dicts (port 0 = ephemeral)."""
+def start_emulator(tmp_path):
+    """Return a function starting a fleet of the given server dicts on ephemeral ports."""
     running = []
 
-    def start(*servers, **kwargs):
-        running.append(Running(servers or [{}], **kwargs))
+    def start(*servers, dead_ports=0):
+        running.append(Running(servers or [{}], tmp_path / f"fleet-{len(running)}", dead_ports))
         return running[-1]
 
     yield start

@@ -30,9 +30,9 @@ def test_requests_log_and_clear(emu, tmp_path):
     assert emu.control("GET", "requests")["requests"] == []
 
 
-def test_request_log_file(start_emulator, tmp_path):
-    path = tmp_path / "requests.jsonl"
-    emu = start_emulator({}, {}, request_log=str(path))
+def test_request_log_file(start_emulator):
+    emu = start_emulator({}, {})
+    path = emu.fleet.log.path
     emu.call(LIVE)
     emu.call({"type": "progress", "name": "*"}, i=1)
     emu.control("GET", "state")
@@ -72,36 +72,43 @@ def test_patch_config(emu):
     dump = emu.call({"type": "dump"})
     assert dump["licenseStatus"] == "INVALID" and len(dump["System"]["gpu"]) == 2
     for bad in ({"port": 1}, {"gpus": [{"model": "Voodoo 2"}]}, {"spelling": "klingon"}):
-        reply = requests.patch(emu.url(0, "/_emulator/config"), json=bad, timeout=5)
+        reply = requests.patch(emu.ctl(0, "config"), json=bad, timeout=5)
         assert reply.status_code == 400, bad
 
 
-def test_other_server_and_control_port(start_emulator):
-    emu = start_emulator({"name": "a"}, {"name": "b"}, control_port=0)
+def test_one_control_surface(start_emulator):
+    emu = start_emulator({"name": "a"}, {"name": "b"})
     other = emu.servers[1].port
-    assert emu.control("GET", f"servers/{other}/state")["name"] == "b"
-    control = f"http://127.0.0.1:{emu.emulator.control_port}"
+    control = emu.fleet.control_url
     listing = requests.get(f"{control}/_emulator/servers", timeout=5).json()["servers"]
     assert [s["name"] for s in listing] == ["a", "b"]
+    # a server by port or by name, on the control port or on any server's port
+    for base in (control, emu.url(0, ""), emu.url(1, "")):
+        for key in (other, "b"):
+            assert requests.get(f"{base}/_emulator/servers/{key}/state", timeout=5).json()["name"] == "b"
     requests.put(f"{control}/_emulator/servers/{other}/faults", json={"refuse": True}, timeout=5)
-    assert requests.get(f"{control}/_emulator/servers/{other}/state", timeout=5).json()["listening"] is False
+    assert requests.get(f"{control}/_emulator/servers/b/state", timeout=5).json()["listening"] is False
     assert requests.post(f"{control}/_emulator/servers/{other}/up", timeout=5).json() == {"ok": True}
     assert emu.call({"type": "dump"}, i=1)["name"] == "b"
     assert requests.get(f"{control}/", timeout=5).status_code == 404
-    assert requests.get(f"{control}/_emulator/state", timeout=5).status_code == 404
-    assert requests.get(emu.url(0, "/_emulator/servers/1/state"), timeout=5).status_code == 404
-    assert requests.post(emu.url(0, "/_emulator/explode"), timeout=5).status_code == 404
+    for path in ("/_emulator/state", "/_emulator/servers/1/state", "/_emulator/servers/zz/state",
+                 "/_emulator/servers/a/explode"):
+        assert requests.get(emu.url(0, path), timeout=5).status_code == 404, path
+        assert requests.get(control + path, timeout=5).status_code == 404, path
 
 
-def test_down_server_comes_up(start_emulator):
-    emu = start_emulator({"name": "up"}, {"name": "down", "down": True})
+def test_down_server_comes_up_and_dead_ports(start_emulator):
+    emu = start_emulator({"name": "up"}, {"name": "down", "down": True}, dead_ports=2)
     port = emu.servers[1].port
-    try:
-        requests.get(emu.url(1), timeout=2)
-        raise AssertionError("a down server answered")
-    except requests.ConnectionError:
-        pass
-    emu.control("POST", f"servers/{port}/up")
+    dead = emu.fleet.dead_ports
+    assert len(set(dead) | {port, emu.servers[0].port}) == 4
+    for url in (emu.url(1), emu.fleet.dead_url, f"http://127.0.0.1:{dead[1]}"):
+        try:
+            requests.get(url, timeout=2)
+            raise AssertionError(f"{url} answered")
+        except requests.ConnectionError:
+            pass
+    emu.control("POST", "up", i=1)
     assert emu.call({"type": "dump"}, i=1)["port"] == port
 
 

@@ -21,7 +21,7 @@ def test_latency_and_jitter(start_emulator):
     emu.call({"type": "progress", "name": "*"}, i=1)
     assert 0.05 <= time.monotonic() - t0 < 0.5
     t0 = time.monotonic()
-    requests.get(emu.url(0, "/_emulator/state"), timeout=5)
+    requests.get(emu.ctl(0, "state"), timeout=5)
     assert time.monotonic() - t0 < 0.15  # the control path is never delayed
 
 
@@ -79,7 +79,7 @@ def test_refuse_with_duration(start_emulator):
     put_faults(emu, {"refuse": {"duration": 0.5}})
     with pytest.raises(requests.ConnectionError):
         requests.get(emu.url(), timeout=2)
-    state = emu.control("GET", f"servers/{emu.servers[0].port}/state", i=1)
+    state = emu.control("GET", "state")
     assert state["listening"] is False and "refuse" in state["faults"]
     time.sleep(0.7)
     assert emu.call({"type": "dump"})["ec"] == 0
@@ -90,10 +90,10 @@ def test_refuse_until_up(start_emulator):
     emu.control("PUT", "faults", json={"refuse": True})
     with pytest.raises(requests.ConnectionError):
         requests.get(emu.url(), timeout=2)
-    emu.control("POST", f"servers/{emu.servers[0].port}/up", i=1)
+    emu.control("POST", "up")
     assert emu.call({"type": "dump"})["ec"] == 0
     emu.control("PUT", "faults", json={"refuse": True, "http500": True})
-    emu.control("PUT", f"servers/{emu.servers[0].port}/faults", i=1, json={"refuse": False})
+    emu.control("PUT", "faults", json={"refuse": False})
     assert requests.get(emu.url(), timeout=2).status_code == 500
 
 
@@ -118,7 +118,7 @@ def test_restart_fault_with_down_seconds(emu):
 
 
 def test_bad_fault_is_refused(emu):
-    reply = requests.put(emu.url(0, "/_emulator/faults"), json={"explode": True}, timeout=5)
+    reply = requests.put(emu.ctl(0, "faults"), json={"explode": True}, timeout=5)
     assert reply.status_code == 400 and "unknown fault" in reply.json()["error"]
 
 
@@ -130,16 +130,18 @@ def test_basic_auth_and_token(start_emulator):
             reply = requests.get(emu.url(i), timeout=5, **bad)
             assert reply.status_code == 401 and reply.text.startswith("<html>")
         assert requests.get(emu.url(i), timeout=5, **good).json()["ec"] == 0
-        assert requests.get(emu.url(i, "/_emulator/state"), timeout=5).status_code == 200
+        assert requests.get(emu.url(i, "/_emulator/servers/" + str(emu.servers[i].port) + "/state"),
+                            timeout=5).status_code == 200  # the control API needs no credentials
     assert "Basic" in requests.get(emu.url(0), timeout=5).headers["WWW-Authenticate"]
     assert [r["status"] for r in emu.control("GET", "requests")["requests"]] == [401, 401, 401, 200, 401]
 
 
-def test_tls_with_written_ca(start_emulator, tmp_path):
-    emu = start_emulator({"tls": True}, {}, cert_dir=str(tmp_path))
+def test_tls_with_written_ca(start_emulator):
+    emu = start_emulator({"tls": True}, {})
+    certs = emu.fleet.workdir / "certs"
     assert emu.url(0).startswith("https://") and emu.url(1).startswith("http://")
-    assert {p.name for p in tmp_path.iterdir()} == {"ca.pem", "cert.pem", "key.pem"}
-    ca = str(tmp_path / "ca.pem")
+    assert {p.name for p in certs.iterdir()} == {"ca.pem", "cert.pem", "key.pem"}
+    ca = str(certs / "ca.pem")
     assert requests.get(emu.url(0), verify=ca, timeout=5).json()["ec"] == 0
     localhost = emu.url(0).replace("127.0.0.1", "localhost")
     assert requests.post(localhost, json={"type": "dump"}, verify=ca, timeout=5).json()["ec"] == 0

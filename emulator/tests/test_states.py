@@ -82,7 +82,7 @@ def test_phases_are_configurable_at_run_time(start_emulator, clock):
     assert progress(emu)["state"] == "starting"
     clock[0] += 0.1
     assert progress(emu)["state"] == "started"
-    reply = requests.patch(emu.url(0, "/_emulator/config"), json={"preparing_seconds": -1}, timeout=5)
+    reply = requests.patch(emu.ctl(0, "config"), json={"preparing_seconds": -1}, timeout=5)
     assert reply.status_code == 400 and "preparing_seconds" in reply.text
 
 
@@ -193,7 +193,7 @@ def test_run_time_fault_creation_only(emu):
 ])
 def test_run_time_fault_refused(emu, path, body, status):
     emu.call(LIVE)
-    assert requests.put(emu.url(0, "/_emulator/" + path), json=body, timeout=5).status_code == status
+    assert requests.put(emu.ctl(0, path), json=body, timeout=5).status_code == status
     assert progress(emu)["state"] == "started"
 
 
@@ -211,11 +211,11 @@ def test_id_echo_switch(start_emulator):
     for i in range(3):
         emu.call(dict(LIVE, _id="rec-1"), i=i)
     assert [progress(emu, i=i).get("_id", "absent") for i in range(3)] == ["rec-1", "", "absent"]
-    reply = requests.patch(emu.url(0, "/_emulator/config"), json={"ignore_id": "sometimes"}, timeout=5)
+    reply = requests.patch(emu.ctl(0, "config"), json={"ignore_id": "sometimes"}, timeout=5)
     assert reply.status_code == 400
 
 
 def test_bad_broken_inputs_refused(emu):
     for bad in ([{"url": "udp://x", "code": "nope"}], [{"code": "IO_ERROR"}], [7]):
-        reply = requests.patch(emu.url(0, "/_emulator/config"), json={"broken_inputs": bad}, timeout=5)
+        reply = requests.patch(emu.ctl(0, "config"), json={"broken_inputs": bad}, timeout=5)
         assert reply.status_code == 400, bad

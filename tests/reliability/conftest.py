@@ -4,7 +4,7 @@
 """Session fixtures of the reliability suite.
 
 ONE emulator process serves every server the suite needs (support.SERVERS,
-ports 21000-21100); every test resets the servers it uses first. Ansible runs
+on ephemeral ports); every test resets the servers it uses first. Ansible runs
 as subprocesses with ANSIBLE_COLLECTIONS_PATH pointing at a temporary tree in
 which ansible_collections/sigma/media_server is a symlink to this checkout.
 
@@ -108,10 +108,10 @@ def report_run(ansible, emulator, tmp_path_factory):
     hosts = {
         'rel-secrets': {'sigma_api_url': emulator.url('secrets')},
         'rel-auth': {'sigma_api_url': 'http://%s:%s@127.0.0.1:%d' % (auth['auth']['username'], auth['auth']['password'],
-                                                                     auth['port']),
+                                                                     emulator.port('auth')),
                      'sigma_headers': {auth['token']['header']: auth['token']['value']}},
         'rel-untrusted': {'sigma_api_url': emulator.url('untrusted')},
-        'rel-down': {'sigma_api_url': 'http://relops:%s@127.0.0.1:%d' % (support.REPORT_DOWN_PASSWORD, support.DEAD_PORT)},
+        'rel-down': {'sigma_api_url': 'http://relops:%s@127.0.0.1:%d' % (support.REPORT_DOWN_PASSWORD, emulator.dead_port)},
     }
     inventory = {'all': {'hosts': hosts, 'vars': {'ansible_connection': 'local', 'sigma_timeout': 2, 'sigma_retries': 0}}}
     report_dir = base / 'out'

@@ -15,12 +15,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 
 from pathlib import Path
 
@@ -28,34 +25,37 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+try:
+    from sigma_emulator import testing
+except ImportError:  # not installed: the checkout's copy
+    sys.path.insert(0, str(REPO / 'emulator'))
+    from sigma_emulator import testing
 PLUGINS = HERE / 'plugins'
 DOC = REPO / 'docs' / 'reliability.md'
 
-# The suite's ports (assigned range 21000-21100): the control port and one
-# server per purpose, so tests never disturb each other's state.
-CONTROL_PORT = 21000
-DEAD_PORT = 21099  # in the suite's range, never listened on
+# One server per purpose, so tests never disturb each other's state; every port
+# is ephemeral (the emulator's launcher allocates them), so runs never collide.
 REPORT_DOWN_PASSWORD = 'Down-Pw-1212'
 SERVERS = {
-    'ok': dict(port=21001),
-    'info': dict(port=21002),
-    'job': dict(port=21003),
-    'jobs': dict(port=21004),
-    'inv': dict(port=21005),
-    'inv-ok': dict(port=21006),
-    'conc': dict(port=21007),
-    'overlap': dict(port=21008),
-    'tls': dict(port=21009, tls=True),
-    'auth': dict(port=21010, auth=dict(username='relops', password='Auth-Pw-7q3Zx!'),
+    'ok': {},
+    'info': {},
+    'job': {},
+    'jobs': {},
+    'inv': {},
+    'inv-ok': {},
+    'conc': {},
+    'overlap': {},
+    'tls': dict(tls=True),
+    'auth': dict(auth=dict(username='relops', password='Auth-Pw-7q3Zx!'),
                  token=dict(header='X-Sigma-Token', value='Tok-9vW2kLq8')),
-    'input': dict(port=21011),
-    'untrusted': dict(port=21012),
-    'secrets': dict(port=21013),
+    'input': {},
+    'untrusted': {},
+    'secrets': {},
 }
 # one server per fault for the inventory, which meets them all in ONE run
 INVENTORY_FAULT_CASES = ('refused', 'reset', 'hang', 'http500', 'html502', 'ec', 'slow-fail', 'slow-ok')
-for _n, _case in enumerate(INVENTORY_FAULT_CASES):
-    SERVERS['inv-%s' % _case] = dict(port=21020 + _n)
+for _case in INVENTORY_FAULT_CASES:
+    SERVERS['inv-%s' % _case] = {}
 LICENSE_KEY = 'RELKY-7Q3ZX-SECRT-LIC00-KEY99'
 LICENSE_KEYS = {'secrets': LICENSE_KEY, 'auth': 'AUTHK-4M8QP-SECRT-LIC11-KEY42'}
 
@@ -117,93 +117,70 @@ def setup_untrusted(emulator, sentinel):
     return evil
 
 
-def fleet_doc():
-    """The fleet file of the suite's emulator."""
+def fleet_servers():
+    """The servers of the suite's emulator."""
     servers = []
-    for name, extra in SERVERS.items():
-        srv = dict(name='rel-%s' % name, license_key=LICENSE_KEYS.get(name, 'RELOK-%05d' % extra['port']))
+    for n, (name, extra) in enumerate(SERVERS.items()):
+        srv = dict(name='rel-%s' % name, license_key=LICENSE_KEYS.get(name, 'RELOK-%05d' % (21001 + n)),
+                   host='127.0.0.1', vod_duration=30)
         srv.update(extra)
         servers.append(srv)
-    return {'defaults': {'host': '127.0.0.1', 'vod_duration': 30}, 'servers': servers}
+    return servers
 
 
-class EmulatorError(RuntimeError):
-    pass
+EmulatorError = testing.EmulatorError
 
 
 class Emulator(object):
-    """ONE emulator process serving every server of the suite."""
+    """ONE emulator process serving every server of the suite (the emulator's launcher).
+
+    Servers are named by their SERVERS key ('ok', 'tls'...) or a port number.
+    """
 
     def __init__(self, workdir):
         self.workdir = Path(workdir)
-        self.fleet = self.workdir / 'fleet.yml'
-        self.request_log = self.workdir / 'requests.jsonl'
-        self.ready_file = self.workdir / 'ready.json'
-        self.cert_dir = self.workdir / 'certs'
-        self.output = self.workdir / 'emulator.out'
-        self.proc = None
-        self.ready = None
-        self.control_url = 'http://127.0.0.1:%d' % CONTROL_PORT
+        self.fleet = None
 
     def start(self, timeout=20):
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.fleet.write_text(yaml.safe_dump(fleet_doc(), sort_keys=False), encoding='utf-8')
-        env = dict(os.environ)
-        env['PYTHONPATH'] = os.pathsep.join([str(REPO / 'emulator')] + ([env['PYTHONPATH']] if env.get('PYTHONPATH') else []))
-        cmd = [sys.executable, '-m', 'sigma_emulator', '--fleet', str(self.fleet), '--request-log', str(self.request_log),
-               '--ready-file', str(self.ready_file), '--cert-dir', str(self.cert_dir), '--control-port', str(CONTROL_PORT),
-               '--quiet']
-        with open(self.output, 'wb') as out:
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=str(self.workdir))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise EmulatorError('the emulator exited with %s: %s' % (self.proc.returncode, self.output.read_text(errors='replace')))
-            if self.ready_file.exists():
-                self.ready = json.loads(self.ready_file.read_text(encoding='utf-8'))
-                return self
-            time.sleep(0.05)
-        self.stop()
-        raise EmulatorError('the emulator was not ready within %s s: %s' % (timeout, self.output.read_text(errors='replace')))
+        self.fleet = testing.start(fleet_servers(), workdir=self.workdir, timeout=timeout)
+        return self
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        if self.fleet:
+            self.fleet.stop()
+
+    @property
+    def control_url(self):
+        return self.fleet.control_url
+
+    @property
+    def request_log(self):
+        return self.fleet.log.path
 
     @property
     def ca_path(self):
-        return str(self.cert_dir / 'ca.pem')
+        return self.fleet.ca
+
+    @property
+    def dead_port(self):
+        return self.fleet.dead_ports[0]
 
     @staticmethod
-    def port(server):
-        return SERVERS[server]['port']
+    def _key(server):
+        return server if isinstance(server, int) else 'rel-%s' % server
+
+    def port(self, server):
+        return self.fleet.port(self._key(server))
 
     def url(self, server):
-        extra = SERVERS[server]
-        return '%s://127.0.0.1:%d' % ('https' if extra.get('tls') else 'http', extra['port'])
+        return self.fleet.url(self._key(server))
 
     def api(self, server, body):
         """POST one request to a server's API directly (not through the collection); returns the answer."""
-        req = urllib.request.Request(self.url(server) + '/', data=json.dumps(body).encode(), method='POST',
-                                     headers={'Content-Type': 'application/json'})
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return json.loads(resp.read().decode('utf-8'))
+        return self.fleet.api(self._key(server), body)
 
     def control(self, server, method, path, body=None):
-        port = server if isinstance(server, int) else self.port(server)
-        data = json.dumps(body or {}).encode() if method in ('PUT', 'POST', 'PATCH') else None
-        req = urllib.request.Request('%s/_emulator/servers/%d/%s' % (self.control_url, port, path), data=data, method=method,
-                                     headers={'Content-Type': 'application/json'})
-        try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
-                return json.loads(resp.read().decode('utf-8'))
-        except urllib.error.HTTPError as exc:
-            raise EmulatorError('control %s %s on %s: HTTP %s %s' % (method, path, server, exc.code, exc.read()[:300]))
+        return self.fleet.control(self._key(server), method, path, body)
 
     def reset(self, server):
         return self.control(server, 'POST', 'reset')

@@ -135,7 +135,7 @@ def test_inventory_secrets(ansible, emulator, tmp_path):
     config = {
         'plugin': 'sigma.media_server.sigma',
         'servers': [{'url': emulator.url('secrets'), 'name': 'rel-secrets'}, {'url': auth_url(emulator), 'name': 'rel-auth'},
-                    {'url': 'http://%s:%s@127.0.0.1:%d' % (AUTH['username'], AUTH['password'] + 'x', support.DEAD_PORT),
+                    {'url': 'http://%s:%s@127.0.0.1:%d' % (AUTH['username'], AUTH['password'] + 'x', emulator.dead_port),
                      'name': 'rel-dead'}],
         'username': AUTH['username'], 'password': AUTH['password'], 'headers': {TOKEN['header']: TOKEN['value']},
         'include_dump': True, 'timeout': 2, 'retries': 0,

@@ -21,14 +21,14 @@ play() {  # NAME LOG [ARGS...]: run the collection's playbook NAME, output to LO
 jobs_on() {  # PORT: the server's job names, sorted, one line
   python - "$1" <<'PY'
 import json, sys, urllib.request
-state = json.load(urllib.request.urlopen('http://127.0.0.1:%s/_emulator/state' % sys.argv[1], timeout=10))
+state = json.load(urllib.request.urlopen('http://127.0.0.1:%s/_emulator/servers/%s/state' % (sys.argv[1], sys.argv[1]), timeout=10))
 print(' '.join(sorted(state['jobs'])))
 PY
 }
 configs_on() {  # PORT: digest of {name: config} of the server's jobs (configs hold DRM keys: never print them)
   python - "$1" <<'PY'
 import hashlib, json, sys, urllib.request
-state = json.load(urllib.request.urlopen('http://127.0.0.1:%s/_emulator/state' % sys.argv[1], timeout=10))
+state = json.load(urllib.request.urlopen('http://127.0.0.1:%s/_emulator/servers/%s/state' % (sys.argv[1], sys.argv[1]), timeout=10))
 configs = json.dumps(dict((n, j['config']) for n, j in state['jobs'].items()), sort_keys=True)
 print('%d:%s' % (len(state['jobs']), hashlib.sha256(configs.encode('utf-8')).hexdigest()))
 PY

@@ -191,7 +191,7 @@ dump_field() {
 # jobs_running: names of the jobs the stand-in runs, sorted, space-separated
 jobs_running() {
   python3 -c 'import json,sys,urllib.request; print(" ".join(sorted(n for n, j in json.load(urllib.request.urlopen(sys.argv[1]))["jobs"].items() if j["state"] == "started")))' \
-    "http://127.0.0.1:$PORT/_emulator/state"
+    "http://127.0.0.1:$PORT/_emulator/servers/$PORT/state"
 }
 # start_stop_calls: the stand-in's start/stop requests, in order ("start:ch1 stop:ch1 ...")
 start_stop_calls() {
@@ -268,7 +268,7 @@ verify 3.0.13 1
 # Licence: flip the running stand-in's licenseStatus through the emulator's control API.
 set_license() {
   python3 -c 'import json,sys,urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], method="PATCH", data=json.dumps({"license_status": sys.argv[2]}).encode(), headers={"Content-Type": "application/json"})).read()' \
-    "http://127.0.0.1:$PORT/_emulator/config" "$1"
+    "http://127.0.0.1:$PORT/_emulator/servers/$PORT/config" "$1"
 }
 set_license EXPIRED
 must_fail license-expired -e sigma_server_version=3.0.13

@@ -38,7 +38,7 @@ try:
                 port = line.split("=", 1)[1].strip().strip('"')
 except OSError:
     pass
-req = urllib.request.Request(f"http://127.0.0.1:{port}/_emulator/config", method="PATCH",
+req = urllib.request.Request(f"http://127.0.0.1:{port}/_emulator/servers/{port}/config", method="PATCH",
                              data=json.dumps({"license_status": "VALID"}).encode(),
                              headers={"Content-Type": "application/json"})
 try:
