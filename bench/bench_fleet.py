@@ -37,7 +37,7 @@ def bench(ws, quick, checks):
             result = run(ws, [ansible_bin('ansible-playbook'), '-i', inventory, '-f', FORKS, book])
             entries = emu.log.since(mark)
             functions = count_by(entries, 'function')
-            applied = [t for t in result.tasks if t['action'].endswith('sigma_jobs')]
+            applied = [t for t in result.summaries if t['action'].endswith('sigma_jobs')]
             hosts = applied[-1]['hosts'] if applied else {}
             states = [emu.state(i) for i in range(servers)]
             row = {

@@ -83,7 +83,7 @@ def bench(ws, quick, checks):
                 result = run(ws, [ansible_bin('ansible-playbook'), '-i', 'localhost,', books[way]])
                 entries = [e for e in emu.log.since(mark) if e.get('port') == server_port]
                 others = [e for e in emu.log.since(mark) if e.get('port') != server_port]
-                task = result.tasks[-1]
+                task = result.summaries[-1]
                 host = task['hosts'].get('localhost', {})
                 state = emu.state(index)
                 restarts = sum(job['restarts'] for job in state['jobs'].values())

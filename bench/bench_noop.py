@@ -55,10 +55,10 @@ def bench(ws, quick, checks):
     with emulator(ws, 'noop', a10_servers('noop', 1)) as emu:
         book = ws.file('noop.yml', json.dumps(playbook(emu.url(0), runs), indent=1))
         result = run(ws, [ansible_bin('ansible-playbook'), '-i', 'localhost,', book],
-                     env={'BENCH_REQUEST_LOG': str(emu.log.path)})
+                     env={'SIGMA_RECORDER_REQUEST_LOG': str(emu.log.path)})
         state = emu.state(0)
         samples = {'sigma_job': [], 'uri': []}
-        for task in result.tasks:
+        for task in result.summaries:
             if not task['name'].startswith('run '):
                 continue
             kind = task['name'].rsplit(' ', 1)[1]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 
+from _harness import md_table
+
 TITLE = {
     'inventory': '1. Inventory: `ansible-inventory --list` over an emulated fleet',
     'noop': '2. No-op task cost: `sigma_job` against `ansible.builtin.uri`',
@@ -15,10 +17,8 @@ TITLE = {
 
 
 def table(header, rows, align=None):
-    align = align or ['---'] + ['--:'] * (len(header) - 1)
-    out = ['| ' + ' | '.join(header) + ' |', '| ' + ' | '.join(align) + ' |']
-    out += ['| ' + ' | '.join(str(c) for c in row) + ' |' for row in rows]
-    return '\n'.join(out)
+    """A markdown table (the shared harness's), numbers right-aligned by default."""
+    return md_table(header, rows, align or ['---'] + ['--:'] * (len(header) - 1))
 
 
 def s(x, digits=2):

@@ -5,8 +5,8 @@
 
 ONE emulator process serves every server the suite needs (support.SERVERS,
 on ephemeral ports); every test resets the servers it uses first. Ansible runs
-as subprocesses with ANSIBLE_COLLECTIONS_PATH pointing at a temporary tree in
-which ansible_collections/sigma/media_server is a symlink to this checkout.
+as subprocesses in the shared harness's workspace (tests/harness), in which
+ansible_collections/sigma/media_server is a symlink to this checkout.
 
 A complete run (`python -m pytest tests/reliability`) rewrites
 docs/reliability.md from the figures the tests recorded; a partial run (a file,
@@ -26,16 +26,6 @@ import rel_support as support
 
 
 @pytest.fixture(scope='session')
-def collections_path(tmp_path_factory):
-    root = tmp_path_factory.mktemp('collections')
-    ns = root / 'ansible_collections' / 'sigma'
-    ns.mkdir(parents=True)
-    (ns / 'media_server').symlink_to(support.REPO, target_is_directory=True)
-    assert (ns / 'media_server' / 'galaxy.yml').exists()
-    return root
-
-
-@pytest.fixture(scope='session')
 def emulator(tmp_path_factory):
     emu = support.Emulator(tmp_path_factory.mktemp('emulator')).start()
     yield emu
@@ -43,8 +33,11 @@ def emulator(tmp_path_factory):
 
 
 @pytest.fixture(scope='session')
-def ansible(collections_path, emulator, tmp_path_factory):
-    return support.Ansible(collections_path, tmp_path_factory.mktemp('ansible-home'), emulator)
+def ansible(emulator, tmp_path_factory):
+    """The shared harness's workspace: this checkout as sigma.media_server, each run in a folder of its own."""
+    ws = support.workspace(tmp_path_factory.mktemp('ansible'), emulator)
+    assert (ws.collections_path / 'ansible_collections' / 'sigma' / 'media_server' / 'galaxy.yml').exists()
+    return ws
 
 
 @pytest.fixture(scope='session')

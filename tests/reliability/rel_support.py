@@ -1,36 +1,30 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the sigma.media_server collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Helpers of the reliability suite: the emulator process, Ansible runs, figures.
+"""Helpers of the reliability suite: its servers, secrets and figures.
 
 Nothing here is part of the collection. The suite runs Ansible as users do
-(`ansible-playbook`, `ansible-inventory` subprocesses) against ONE emulator
-process, switches faults through the emulator's control port and reads task
-results from the `sigma_recorder` callback (plugins/callback/), which also
-gives the wall time of every task.
+(`ansible-playbook`, `ansible-inventory` subprocesses, in the shared harness's
+clean workspace: tests/harness/sigma_harness.py) against ONE emulator process,
+switches faults through the emulator's control API and reads task results
+from the harness's `sigma_recorder` callback, which also gives the wall time
+of every task.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
 import sys
 import time
 
 from pathlib import Path
 
-import yaml
-
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-try:
-    from sigma_emulator import testing
-except ImportError:  # not installed: the checkout's copy
-    sys.path.insert(0, str(REPO / 'emulator'))
-    from sigma_emulator import testing
-PLUGINS = HERE / 'plugins'
+sys.path.insert(0, str(REPO / 'tests' / 'harness'))
+
+import sigma_harness  # noqa: E402  pylint: disable=wrong-import-position
+from sigma_harness import testing  # noqa: E402  pylint: disable=wrong-import-position
 DOC = REPO / 'docs' / 'reliability.md'
 
 # One server per purpose, so tests never disturb each other's state; every port
@@ -209,159 +203,9 @@ class Emulator(object):
 
 # ----------------------------------------------------------------------------- Ansible runs
 
-class Run(object):
-    """The outcome of one ansible-playbook or ansible-inventory process."""
-
-    def __init__(self, cmd, rc, stdout, stderr, wall, records, workdir):
-        self.cmd, self.rc, self.stdout, self.stderr, self.wall = cmd, rc, stdout, stderr, wall
-        self.records, self.workdir = records, workdir
-
-    def __repr__(self):
-        return '<Run rc=%s wall=%.1fs %s>' % (self.rc, self.wall, ' '.join(self.cmd[-3:]))
-
-    def explain(self):
-        return 'command: %s\nrc: %s\n--- stdout (tail)\n%s\n--- stderr (tail)\n%s' % (
-            ' '.join(self.cmd), self.rc, self.stdout[-6000:], self.stderr[-3000:])
-
-    def tasks(self, name, kind='task'):
-        return [r for r in self.records if r['task'] == name and r['kind'] == kind]
-
-    def task(self, name, host=None):
-        found = [r for r in self.tasks(name) if host is None or r['host'] == host]
-        if len(found) != 1:
-            raise AssertionError('expected one result of task %r%s, found %d\n%s'
-                                 % (name, '' if host is None else ' on %s' % host, len(found), self.explain()))
-        return found[0]
-
-    def items(self, name):
-        return self.tasks(name, kind='item')
-
-
-class Ansible(object):
-    """Runs ansible-playbook / ansible-inventory with this checkout as sigma.media_server."""
-
-    def __init__(self, collections_path, home, emulator):
-        self.collections_path = str(collections_path)
-        self.home = Path(home)
-        self.emulator = emulator
-        self.counter = 0
-
-    def env(self, workdir, extra=None):
-        env = dict((k, v) for k, v in os.environ.items() if not k.startswith(('ANSIBLE_', 'SIGMA_')))
-        env.update(
-            ANSIBLE_COLLECTIONS_PATH=self.collections_path,
-            ANSIBLE_COLLECTIONS_SCAN_SYS_PATH='false',
-            ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-            ANSIBLE_CALLBACK_PLUGINS=str(PLUGINS / 'callback'),
-            ANSIBLE_CALLBACKS_ENABLED='sigma_recorder',
-            ANSIBLE_ACTION_PLUGINS=str(PLUGINS / 'action'),
-            ANSIBLE_HOME=str(self.home),
-            ANSIBLE_LOCAL_TEMP=str(workdir / 'tmp'),
-            ANSIBLE_REMOTE_TEMP=str(workdir / 'tmp'),
-            ANSIBLE_NOCOLOR='1',
-            ANSIBLE_FORCE_COLOR='0',
-            ANSIBLE_RETRY_FILES_ENABLED='false',
-            ANSIBLE_LOCALHOST_WARNING='false',
-            ANSIBLE_INVENTORY_UNPARSED_WARNING='false',
-            ANSIBLE_PIPELINING='true',
-            ANSIBLE_HOST_KEY_CHECKING='false',
-            SIGMA_STATE_DIR=str(self.home / 'sigma-state'),
-            SIGMA_EMULATOR_CONTROL=self.emulator.control_url,
-            SIGMA_RECORDER_FILE=str(workdir / 'records.jsonl'),
-        )
-        env.update(extra or {})
-        return env
-
-    def _workdir(self, label):
-        self.counter += 1
-        workdir = self.home / 'runs' / ('%03d-%s' % (self.counter, re.sub(r'[^A-Za-z0-9_.-]+', '_', label)))
-        (workdir / 'tmp').mkdir(parents=True)
-        return workdir
-
-    def _exec(self, cmd, workdir, env, timeout):
-        start = time.monotonic()
-        try:
-            proc = subprocess.run(cmd, cwd=str(workdir), env=env, capture_output=True, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise AssertionError('%s did not end within %s s (a hang):\n%s\n%s' % (
-                ' '.join(cmd), timeout, (exc.stdout or b'')[-4000:], (exc.stderr or b'')[-2000:]))
-        wall = time.monotonic() - start
-        records = []
-        rec = workdir / 'records.jsonl'
-        if rec.exists():
-            records = [json.loads(line) for line in rec.read_text(encoding='utf-8').splitlines() if line.strip()]
-        stdout, stderr = proc.stdout.decode('utf-8', 'replace'), proc.stderr.decode('utf-8', 'replace')
-        (workdir / 'stdout.txt').write_text(stdout, encoding='utf-8')
-        (workdir / 'stderr.txt').write_text(stderr, encoding='utf-8')
-        return Run(cmd, proc.returncode, stdout, stderr, wall, records, workdir)
-
-    def playbook(self, plays, label='play', inventory=None, verbosity=0, env=None, timeout=180, forks=None, extra_args=()):
-        """Run a playbook (a list of plays, or a task list for one localhost play)."""
-        workdir = self._workdir(label)
-        if plays and 'tasks' not in plays[0] and 'hosts' not in plays[0]:
-            plays = [dict(name=label, hosts='localhost', connection='local', gather_facts=False, tasks=plays)]
-        (workdir / 'playbook.yml').write_text(yaml.safe_dump(plays, sort_keys=False, allow_unicode=True), encoding='utf-8')
-        if inventory is None:
-            inventory = 'localhost,'
-        elif isinstance(inventory, tuple):  # (file name, inventory source dict), e.g. a plugin configuration
-            (workdir / inventory[0]).write_text(yaml.safe_dump(inventory[1], sort_keys=False, allow_unicode=True), encoding='utf-8')
-            inventory = str(workdir / inventory[0])
-        elif isinstance(inventory, dict):
-            (workdir / 'hosts.yml').write_text(yaml.safe_dump(inventory, sort_keys=False), encoding='utf-8')
-            inventory = str(workdir / 'hosts.yml')
-        cmd = [sys.executable, '-m', 'ansible', 'playbook', '-i', inventory, 'playbook.yml']
-        if verbosity:
-            cmd.append('-' + 'v' * verbosity)
-        if forks:
-            cmd += ['--forks', str(forks)]
-        cmd += list(extra_args)
-        return self._exec(cmd, workdir, self.env(workdir, env), timeout)
-
-    def playbook_async(self, plays, label='play', inventory=None, env=None, forks=None):
-        """Start a playbook without waiting; returns (Popen, workdir, cmd). Finish with finish()."""
-        workdir = self._workdir(label)
-        if plays and 'tasks' not in plays[0] and 'hosts' not in plays[0]:
-            plays = [dict(name=label, hosts='localhost', connection='local', gather_facts=False, tasks=plays)]
-        (workdir / 'playbook.yml').write_text(yaml.safe_dump(plays, sort_keys=False, allow_unicode=True), encoding='utf-8')
-        if isinstance(inventory, dict):
-            (workdir / 'hosts.yml').write_text(yaml.safe_dump(inventory, sort_keys=False), encoding='utf-8')
-            inventory = str(workdir / 'hosts.yml')
-        cmd = [sys.executable, '-m', 'ansible', 'playbook', '-i', inventory or 'localhost,', 'playbook.yml']
-        if forks:
-            cmd += ['--forks', str(forks)]
-        out = open(workdir / 'stdout.txt', 'wb')
-        err = open(workdir / 'stderr.txt', 'wb')
-        proc = subprocess.Popen(cmd, cwd=str(workdir), env=self.env(workdir, env), stdout=out, stderr=err)
-        return dict(proc=proc, workdir=workdir, cmd=cmd, files=(out, err), start=time.monotonic())
-
-    @staticmethod
-    def finish(handle, timeout=180):
-        proc = handle['proc']
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            raise AssertionError('%s did not end within %s s' % (' '.join(handle['cmd']), timeout))
-        wall = time.monotonic() - handle['start']
-        for fh in handle['files']:
-            fh.close()
-        workdir = handle['workdir']
-        rec = workdir / 'records.jsonl'
-        records = [json.loads(line) for line in rec.read_text(encoding='utf-8').splitlines() if line.strip()] if rec.exists() else []
-        return Run(handle['cmd'], proc.returncode, (workdir / 'stdout.txt').read_text(encoding='utf-8', errors='replace'),
-                   (workdir / 'stderr.txt').read_text(encoding='utf-8', errors='replace'), wall, records, workdir)
-
-    def inventory(self, config, label='inventory', filename='sigma.sigma.yml', verbosity=0, env=None, timeout=120, args=('--list',)):
-        """Run ansible-inventory on an inventory source file holding `config` (a dict or text)."""
-        workdir = self._workdir(label)
-        path = workdir / filename
-        text = config if isinstance(config, str) else yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
-        path.write_text(text, encoding='utf-8')
-        cmd = [sys.executable, '-m', 'ansible', 'inventory', '-i', str(path)] + list(args)
-        if verbosity:
-            cmd.append('-' + 'v' * verbosity)
-        return self._exec(cmd, workdir, self.env(workdir, env), timeout)
+def workspace(path, emulator):
+    """The shared harness's clean Ansible workspace; `sigma_emu` tasks reach this suite's emulator."""
+    return sigma_harness.Workspace(path=path, env={'SIGMA_EMULATOR_CONTROL': emulator.control_url})
 
 
 def inventory_json(stdout):
@@ -410,12 +254,4 @@ def verdict(problems, limit=160):
     return 'ok' if not problems else 'FAILED: ' + '; '.join(excerpt(p, limit) for p in problems)
 
 
-def md_cell(value):
-    return str(value).replace('|', '\\|').replace('\n', ' ')
-
-
-def md_table(headers, rows):
-    lines = ['| ' + ' | '.join(headers) + ' |', '|' + '|'.join(' --- ' for _header in headers) + '|']
-    for row in rows:
-        lines.append('| ' + ' | '.join(md_cell(c) for c in row) + ' |')
-    return '\n'.join(lines)
+md_table = sigma_harness.md_table
