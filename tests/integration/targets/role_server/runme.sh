@@ -188,9 +188,9 @@ dump_field() {
   python3 -c 'import json,sys,urllib.request; print(json.load(urllib.request.urlopen(sys.argv[1]))[sys.argv[2]])' \
     "http://127.0.0.1:$PORT/" "$1"
 }
-# jobs_running: names of the jobs the stand-in runs, sorted, space-separated
+# jobs_running: names of the jobs the stand-in runs (or still starts: the emulator's start phases), sorted
 jobs_running() {
-  python3 -c 'import json,sys,urllib.request; print(" ".join(sorted(n for n, j in json.load(urllib.request.urlopen(sys.argv[1]))["jobs"].items() if j["state"] == "started")))' \
+  python3 -c 'import json,sys,urllib.request; print(" ".join(sorted(n for n, j in json.load(urllib.request.urlopen(sys.argv[1]))["jobs"].items() if j["state"] in ("starting", "preparing", "started"))))' \
     "http://127.0.0.1:$PORT/_emulator/servers/$PORT/state"
 }
 # start_stop_calls: the stand-in's start/stop requests, in order ("start:ch1 stop:ch1 ...")
