@@ -11,18 +11,20 @@ export PYTHON
 
 VENV_STAMP    := .venv/.stamp
 VENV221_STAMP := .venv-2.21/.stamp
+VENVNOX_STAMP := .venv-nox/.stamp
 VENVFLOOR_STAMP := .venv-floor/.stamp
-EMULATOR_DEPS := $(wildcard emulator/pyproject.toml emulator/setup.py)
+CI            := python3 scripts/ci.py
+EMULATOR_DEPS := $(wildcard emulator/pyproject.toml emulator/sigma_emulator/*.py)
 
 .PHONY: help venv test demo sanity sanity-2.19 sanity-2.21 units integration lint docs \
         changelog galaxy ee build fleet-up fleet-down bench bench-quick clean
 
 help:
 	@echo "make demo         install the collection and show it at work on an emulated fleet (scripts/demo.sh)"
-	@echo "make test         everything CI runs: emulator tests, sanity (2.19 + 2.21), units,"
-	@echo "                  integration, ansible-lint, docs lint, changelog lint, galaxy build + import, EE"
+	@echo "make test         everything CI runs (the nox sessions of noxfile.py, in two lanes, with a"
+	@echo "                  summary of steps and seconds): scripts/ci.py; scripts/ci.py --list lists the steps"
 	@echo "make venv         create .venv (3.11, ansible-core 2.19), .venv-2.21 (3.13, ansible-core 2.21)"
-	@echo "                  and .venv-floor (3.11, ansible-core 2.17, the oldest requests/urllib3)"
+	@echo "                  .venv-floor (3.11, ansible-core 2.17, the oldest requests/urllib3) and .venv-nox (nox)"
 	@echo "make sanity       ansible-test sanity on both ansible-core versions"
 	@echo "make units        ansible-test units"
 	@echo "make integration  ansible-test integration against the emulated fleet"
@@ -47,41 +49,23 @@ $(VENV221_STAMP): requirements-2.21.txt
 $(VENVFLOOR_STAMP): requirements-floor.txt
 	@bash scripts/venv.sh floor
 
-venv: $(VENV_STAMP) $(VENV221_STAMP) $(VENVFLOOR_STAMP)
+$(VENVNOX_STAMP): requirements-nox.txt
+	@bash scripts/venv.sh nox
+
+venv: $(VENV_STAMP) $(VENV221_STAMP) $(VENVFLOOR_STAMP) $(VENVNOX_STAMP)
 
 # ---------------------------------------------------------------- tests
 test: venv
-	@bash scripts/test.sh
+	@$(CI)
 
 sanity: venv
-	@bash scripts/test.sh sanity-2.19 sanity-2.21
+	@$(CI) sanity-2.19 sanity-2.21
 
-sanity-2.19: $(VENV_STAMP)
-	@bash scripts/test.sh sanity-2.19
+sanity-2.19 sanity-2.21 units integration docs changelog galaxy ee: venv
+	@$(CI) $@
 
-sanity-2.21: venv
-	@bash scripts/test.sh sanity-2.21
-
-units: $(VENV_STAMP)
-	@bash scripts/test.sh units
-
-integration: $(VENV_STAMP)
-	@bash scripts/test.sh integration
-
-lint: $(VENV_STAMP)
-	@bash scripts/test.sh lint docs changelog
-
-docs: $(VENV_STAMP)
-	@bash scripts/test.sh docs
-
-changelog: $(VENV_STAMP)
-	@bash scripts/test.sh changelog
-
-galaxy: $(VENV_STAMP)
-	@bash scripts/test.sh galaxy
-
-ee: $(VENV_STAMP)
-	@bash scripts/test.sh ee
+lint: venv
+	@$(CI) lint docs changelog
 
 # ---------------------------------------------------------------- demo
 build: $(VENV_STAMP)
@@ -107,6 +91,6 @@ bench-quick: $(VENV_STAMP)
 
 # ---------------------------------------------------------------- clean
 clean: fleet-down
-	rm -rf .venv .venv-2.21 .venv-floor build tests/output .ansible .pytest_cache \
+	rm -rf .venv .venv-2.21 .venv-floor .venv-nox .nox build tests/output .ansible .pytest_cache \
 	  tests/integration/integration_config.yml emulator/*.egg-info
 	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +

@@ -59,8 +59,7 @@ header "2/5 start the emulated fleet ($FLEET)"
 stop_fleet() { bash "$ROOT/scripts/fleet.sh" stop "$DEMO_DIR/fleet" || true; }
 trap stop_fleet EXIT
 trap 'exit 130' INT TERM
-# the demo inventory (demo.sigma.yml) names the ports: keep them
-SIGMA_FIXED_PORTS=1 bash "$ROOT/scripts/fleet.sh" start "$DEMO_DIR/fleet" "$FLEET"
+bash "$ROOT/scripts/fleet.sh" start "$DEMO_DIR/fleet" "$FLEET"
 
 header "3/5 the inventory, built by the plugin sigma.media_server.sigma"
 ansible-inventory -i "$INVENTORY" --graph

@@ -82,6 +82,7 @@ make_collection_copy() {
       --exclude='./.venv*' --exclude=./.git --exclude=./tests/output \
       --exclude=./.ansible --exclude=./build --exclude='./*.tar.gz' \
       --exclude=./emulator --exclude=./bench --exclude=./importer_result.json \
+      --exclude=./.nox --exclude=./noxfile.py --exclude=./antsibull-nox.toml \
       --exclude='__pycache__' --exclude='.pytest_cache' --exclude='.ruff_cache' \
       --exclude='.mypy_cache' --exclude='*.egg-info' .) \
     | tar -xf - -C "$dest"
@@ -93,15 +94,3 @@ make_collection_copy() {
 install_get_pip() {
   bash "$ROOT/scripts/install-get-pip.sh" "$VENV/bin/python" "$VENV221/bin/python" >/dev/null
 }
-
-# Wait (up to 20 minutes) for exclusive use of the fixed fleet ports, so that
-# two `make test`/`make demo` runs on one machine take turns. The lock is held
-# by file descriptor 9 until the calling (sub)shell exits.
-fleet_lock() {
-  exec 9>"${TMPDIR:-/tmp}/sigma-media-server-fleet.lock"
-  if ! flock -n 9; then
-    note "another run uses the emulated fleet's ports; waiting for it"
-    flock -w 1200 9 || die "gave up waiting for the fleet lock"
-  fi
-}
-

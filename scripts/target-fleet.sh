@@ -20,6 +20,6 @@ python -c 'import sigma_emulator' 2>/dev/null || export PYTHONPATH="$1/emulator$
 export VENV="$2/venv" SIGMA_STATE_DIR="$2/state"
 # shellcheck disable=SC2064  # expand now: the paths are this target's
 trap "bash '$1/scripts/fleet.sh' stop '$2/fleet'" EXIT
-SIGMA_FIXED_PORTS=1 bash "$1/scripts/fleet.sh" start "$2/fleet" "$4" "$2/fleet/integration_config.yml"
+bash "$1/scripts/fleet.sh" start "$2/fleet" "$4" "$2/fleet/integration_config.yml"
 SIGMA_CONTROL_URL="$(python -c 'import json, sys; print("http://127.0.0.1:%d" % json.load(open(sys.argv[1]))["control_port"])' "$2/fleet/ready.json")"
 export SIGMA_CONTROL_URL

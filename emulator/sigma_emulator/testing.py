@@ -12,8 +12,9 @@ log, stop it::
         fleet.job_fault("a", "ch1", "INPUT_TIMEOUT")
         mark = fleet.log.mark(); ...; fleet.log.since(mark)   # the request log
 
-Every port is ephemeral unless ``ephemeral=False`` keeps the ports a fleet file names (for a
-file that names them elsewhere, such as an inventory source). The control port is always
+``start()`` gives every server an ephemeral port unless ``ephemeral=False`` keeps the ports a
+fleet file names (ports other files name, such as an inventory source); the command line keeps
+them unless ``--ephemeral-ports``. A server without a port always gets an ephemeral one. The control port is always
 allocated: it is the one control surface (``/_emulator/servers/{port or name}/...``), and it
 stays reachable while a server refuses connections. ``dead_ports`` reserves ports on which
 nothing ever listens (connections are refused), for tests of unreachable servers.
@@ -25,7 +26,7 @@ start DIR``, for shell scripts; ``stop DIR`` ends it).
 
 The command line::
 
-    python -m sigma_emulator.testing start DIR [--fleet FILE] [--fixed-ports] [--config OUT]...
+    python -m sigma_emulator.testing start DIR [--fleet FILE] [--ephemeral-ports] [--config OUT]...
     python -m sigma_emulator.testing stop DIR
 
 ``start`` writes DIR/ready.json, DIR/requests.jsonl, DIR/certs/, DIR/emulator.log, DIR/pid and,
@@ -217,7 +218,8 @@ class Fleet:
     # ----- Ansible ---------------------------------------------------------------------------
 
     def ansible_vars(self):
-        """What integration tests read: ``{sigma_emulator: {servers, control, ...}}`` by name."""
+        """What integration tests read: ``{sigma_emulator: {servers, control, ...}}`` by name, and
+        where the emulator is (``emulator_path`` for PYTHONPATH, ``python`` that runs it)."""
         auth = {}
         for srv in self.servers:
             conf = self._config.get(srv["name"]) or {}
@@ -231,6 +233,8 @@ class Fleet:
             "request_log": str(self.log.path),
             "dead_url": self.dead_url if self.dead_ports else None,
             "auth": auth,
+            "emulator_path": str(PACKAGE_ROOT),  # for scripts that start fleets of their own
+            "python": sys.executable,
         }}
 
     def write_ansible_vars(self, *paths):
@@ -423,8 +427,8 @@ def main(argv=None):
     st = sub.add_parser("start", help="start a fleet in DIR and return once it is ready")
     st.add_argument("dir")
     st.add_argument("--fleet", help="fleet file (default: one server with the seed identity)")
-    st.add_argument("--fixed-ports", action="store_true",
-                    help="keep the ports the fleet file names (default: ephemeral ports)")
+    st.add_argument("--ephemeral-ports", action="store_true",
+                    help="ephemeral ports even for servers the fleet file gives a port (default: keep them)")
     st.add_argument("--config", action="append", default=[], metavar="OUT",
                     help="write the Ansible variables file {sigma_emulator: ...} here (repeatable)")
     st.add_argument("--timeout", type=float, default=60)
@@ -438,7 +442,7 @@ def main(argv=None):
         return 0
     stop_detached(args.dir)
     try:
-        fleet = start(fleet=args.fleet, workdir=args.dir, ephemeral=not args.fixed_ports, args=extra,
+        fleet = start(fleet=args.fleet, workdir=args.dir, ephemeral=args.ephemeral_ports, args=extra,
                       timeout=args.timeout, detach=True)
     except (EmulatorError, OSError, ValueError) as exc:
         sys.exit(f"sigma_emulator.testing: {exc}")

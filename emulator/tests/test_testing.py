@@ -74,11 +74,12 @@ def test_command_line_detached(tmp_path):
     state, out = tmp_path / "state", tmp_path / "vars" / "config.yml"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     cmd = [sys.executable, "-m", "sigma_emulator.testing"]
-    result = subprocess.run(cmd + ["start", str(state), "--fleet", str(fleet_file), "--config", str(out)],
+    result = subprocess.run(cmd + ["start", str(state), "--fleet", str(fleet_file), "--config", str(out),
+                                   "--ephemeral-ports"],
                             env=env, capture_output=True, text=True, timeout=60, check=True)
     try:
         fleet = testing.attach(state)
-        assert fleet.port("x") != fixed and fleet.port("y") != 1  # ephemeral by default
+        assert fleet.port("x") != fixed and fleet.port("y") != 1  # --ephemeral-ports
         assert f"x {fleet.server('x')['url']}" in result.stdout
         config = yaml.safe_load(out.read_text())["sigma_emulator"]
         assert set(config["servers"]) == {"x", "y"} and config["dead_url"] == fleet.dead_url
@@ -87,12 +88,12 @@ def test_command_line_detached(tmp_path):
     finally:
         subprocess.run(cmd + ["stop", str(state)], env=env, check=True, timeout=60, capture_output=True)
     assert not alive(pid) and not (state / "pid").exists()
-    fleet_file.write_text(yaml.safe_dump({"servers": [{"name": "x", "port": fixed}]}))
-    subprocess.run(cmd + ["start", str(state), "--fleet", str(fleet_file), "--fixed-ports"],
+    fleet_file.write_text(yaml.safe_dump({"servers": [{"name": "x", "port": fixed}, {"name": "z"}]}))
+    subprocess.run(cmd + ["start", str(state), "--fleet", str(fleet_file)],
                    env=env, check=True, timeout=60, capture_output=True)
     try:
-        assert testing.attach(state).url("x") == f"http://127.0.0.1:{fixed}"
+        assert testing.attach(state).url("x") == f"http://127.0.0.1:{fixed}"  # the port the file names
         ready = json.loads((state / "ready.json").read_text())
-        assert ready["servers"][0]["port"] == fixed
+        assert ready["servers"][0]["port"] == fixed and ready["servers"][1]["port"] not in (0, fixed)
     finally:
         subprocess.run(cmd + ["stop", str(state)], env=env, check=True, timeout=60, capture_output=True)

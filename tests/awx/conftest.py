@@ -70,13 +70,14 @@ class Fleet(object):
     PORTS = {'awx-a10': 19661, 'awx-t4': 19662}
 
     def state(self, host):
-        url = 'http://127.0.0.1:%d/_emulator/state' % self.PORTS[host]
+        url = 'http://127.0.0.1:%d/_emulator/servers/%d/state' % (self.PORTS[host], self.PORTS[host])
         with urllib.request.urlopen(url, timeout=10) as answer:
             return json.load(answer)
 
     def reset(self):
         for port in self.PORTS.values():
-            request = urllib.request.Request('http://127.0.0.1:%d/_emulator/reset' % port, data=b'{}', method='POST')
+            request = urllib.request.Request('http://127.0.0.1:%d/_emulator/servers/%d/reset' % (port, port), data=b'{}',
+                                             method='POST')
             urllib.request.urlopen(request, timeout=10).close()
 
 

@@ -40,11 +40,8 @@ REPO = HERE.parents[1]
 PLUGINS = HERE / 'plugins'
 BIN = Path(sys.executable).parent
 
-try:
-    from sigma_emulator import testing
-except ImportError:  # not installed: the checkout's copy
-    sys.path.insert(0, str(REPO / 'emulator'))
-    from sigma_emulator import testing
+sys.path.insert(0, str(REPO / 'emulator'))  # this checkout's emulator, before any installed copy
+from sigma_emulator import testing  # noqa: E402  pylint: disable=wrong-import-position
 
 EmulatorError = testing.EmulatorError
 
