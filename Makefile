@@ -13,10 +13,11 @@ VENV_STAMP    := .venv/.stamp
 VENV221_STAMP := .venv-2.21/.stamp
 VENVNOX_STAMP := .venv-nox/.stamp
 VENVFLOOR_STAMP := .venv-floor/.stamp
+VENVEDA_STAMP := .venv-eda/.stamp
 CI            := python3 scripts/ci.py
 EMULATOR_DEPS := $(wildcard emulator/pyproject.toml emulator/sigma_emulator/*.py)
 
-.PHONY: help venv test demo sanity sanity-2.19 sanity-2.21 units integration lint docs \
+.PHONY: help venv test demo sanity sanity-2.19 sanity-2.21 units integration eda lint docs \
         changelog galaxy ee build fleet-up fleet-down bench bench-quick clean
 
 help:
@@ -24,7 +25,8 @@ help:
 	@echo "make test         everything CI runs (the nox sessions of noxfile.py, in two lanes, with a"
 	@echo "                  summary of steps and seconds): scripts/ci.py; scripts/ci.py --list lists the steps"
 	@echo "make venv         create .venv (3.11, ansible-core 2.19), .venv-2.21 (3.13, ansible-core 2.21)"
-	@echo "                  .venv-floor (3.11, ansible-core 2.17, the oldest requests/urllib3) and .venv-nox (nox)"
+	@echo "                  .venv-floor (3.11, ansible-core 2.17, the oldest requests/urllib3), .venv-nox (nox)"
+	@echo "                  and .venv-eda (ansible-rulebook)"
 	@echo "make sanity       ansible-test sanity on both ansible-core versions"
 	@echo "make units        ansible-test units"
 	@echo "make integration  ansible-test integration against the emulated fleet"
@@ -52,7 +54,10 @@ $(VENVFLOOR_STAMP): requirements-floor.txt
 $(VENVNOX_STAMP): requirements-nox.txt
 	@bash scripts/venv.sh nox
 
-venv: $(VENV_STAMP) $(VENV221_STAMP) $(VENVFLOOR_STAMP) $(VENVNOX_STAMP)
+$(VENVEDA_STAMP): tests/eda/requirements.txt
+	@bash scripts/venv.sh eda
+
+venv: $(VENV_STAMP) $(VENV221_STAMP) $(VENVFLOOR_STAMP) $(VENVNOX_STAMP) $(VENVEDA_STAMP)
 
 # ---------------------------------------------------------------- tests
 test: venv
@@ -61,7 +66,7 @@ test: venv
 sanity: venv
 	@$(CI) sanity-2.19 sanity-2.21
 
-sanity-2.19 sanity-2.21 units integration docs changelog galaxy ee: venv
+sanity-2.19 sanity-2.21 units integration eda docs changelog galaxy ee: venv
 	@$(CI) $@
 
 lint: venv

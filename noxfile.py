@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get('VENV', ROOT / '.venv'))
 VENV221 = Path(os.environ.get('VENV221', ROOT / '.venv-2.21'))
 VENVFLOOR = Path(os.environ.get('VENVFLOOR', ROOT / '.venv-floor'))
+VENVEDA = Path(os.environ.get('VENVEDA', ROOT / '.venv-eda'))
 WORK = Path(os.environ.get('SIGMA_CI_WORK', ROOT / 'build' / 'ci'))
 # ansible-test uses git to list a collection's files when it finds a repository above it: the copies
 # live outside the checkout (one folder per checkout, so that two checkouts never share one).
@@ -227,6 +228,28 @@ def reliability(session):
 def bench_quick(session):
     """bench/run.py --quick: every benchmark at a small size, request counts checked."""
     session.run(tool('python'), 'bench/run.py', '--quick', env=env())
+
+
+@step('a')
+def eda(session):
+    """tests/eda: the event source job_events against the emulator, and the example rulebook run end to
+    end by ansible-rulebook (.venv-eda; Debian's openjdk-17-jre-headless is installed when java is missing)."""
+    tool('ansible-rulebook', VENVEDA)
+    ensure_java(session)
+    session.run(tool('python'), '-m', 'pytest', 'tests/eda', '-q', '-p', 'no:cacheprovider', '--durations=3',
+                env=env(SIGMA_EDA_VENV=str(VENVEDA)))
+
+
+def ensure_java(session):
+    """A Java runtime (17 or later) for ansible-rulebook's rule engine: Debian's package when missing (as root)."""
+    if shutil.which('java'):
+        return
+    if os.geteuid() != 0 or not shutil.which('apt-get'):
+        session.error("ansible-rulebook needs a Java runtime (17 or later): install Debian's openjdk-17-jre-headless")
+    session.log("installing Debian's openjdk-17-jre-headless for ansible-rulebook")
+    session.run('apt-get', 'update', '-qq', external=True, silent=True)
+    session.run('apt-get', 'install', '-y', '-qq', '--no-install-recommends', 'openjdk-17-jre-headless', external=True,
+                silent=True, env={'DEBIAN_FRONTEND': 'noninteractive'})
 
 
 class fleet_lock:  # pylint: disable=invalid-name

@@ -6,11 +6,13 @@
 #   VENVFLOOR   the floor of everything (.venv-floor, Python 3.11, ansible-core 2.17, the
 #               oldest requests/urllib3 of requirements.txt; requirements-floor.txt): any
 #               step can run its tests there too
+#   VENVEDA     ansible-rulebook for the event source's end-to-end test (.venv-eda, Python 3.11)
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$ROOT/.venv}"
 VENV221="${VENV221:-$ROOT/.venv-2.21}"
 VENVFLOOR="${VENVFLOOR:-$ROOT/.venv-floor}"
+VENVEDA="${VENVEDA:-$ROOT/.venv-eda}"
 COLLECTION_NAMESPACE=sigma
 COLLECTION_NAME=media_server
 

@@ -5,6 +5,8 @@
 #   scripts/venv.sh floor   .venv-floor (python3 >= 3.11; requirements-floor.txt: ansible-core 2.17,
 #                           the oldest requests/urllib3 the collection supports)
 #   scripts/venv.sh nox     .venv-nox   (python3;         requirements-nox.txt: the CI runner)
+#   scripts/venv.sh eda     .venv-eda   (python3;         tests/eda/requirements.txt: ansible-rulebook for
+#                           the event source's end-to-end test)
 #   scripts/venv.sh relock  re-resolve the top-level requirements (requirements-dev.in)
 #                           in a scratch venv and rewrite requirements-dev.txt
 #   scripts/venv.sh relock-nox   the same for requirements-nox.txt (nox, antsibull-nox)
@@ -86,6 +88,12 @@ install_floor() {
   quietly "$1/bin/pip" check
 }
 
+install_eda() {
+  note "pip install -r tests/eda/requirements.txt"
+  quietly "$1/bin/pip" install -r "$ROOT/tests/eda/requirements.txt"
+  quietly "$1/bin/pip" check
+}
+
 install_nox() {
   note "pip install -r requirements-nox.txt"
   quietly "$1/bin/pip" install -r "$ROOT/requirements-nox.txt"
@@ -120,6 +128,10 @@ case "${1:-dev}" in
     header "venv: $VENVNOX ($("$PYTHON" -V 2>&1))"
     cached_venv nox "$PYTHON" "$VENVNOX" install_nox "$ROOT/requirements-nox.txt"
     ;;
+  eda)
+    header "venv: $VENVEDA ($("$PYTHON" -V 2>&1))"
+    cached_venv eda "$PYTHON" "$VENVEDA" install_eda "$ROOT/tests/eda/requirements.txt"
+    ;;
   relock-nox)
     tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
     "$PYTHON" -m venv "$tmp/v"
@@ -142,5 +154,5 @@ case "${1:-dev}" in
     mv "$ROOT/requirements-dev.txt.new" "$ROOT/requirements-dev.txt"
     note "rewrote requirements-dev.txt"
     ;;
-  *) die "usage: $0 dev|2.21|floor|nox|relock|relock-nox" ;;
+  *) die "usage: $0 dev|2.21|floor|nox|eda|relock|relock-nox" ;;
 esac
