@@ -230,7 +230,7 @@ def bench_quick(session):
     session.run(tool('python'), 'bench/run.py', '--quick', env=env())
 
 
-@step('a')
+@step('b')
 def eda(session):
     """tests/eda: the event source job_events against the emulator, and the example rulebook run end to
     end by ansible-rulebook (.venv-eda; Debian's openjdk-17-jre-headless is installed when java is missing)."""
