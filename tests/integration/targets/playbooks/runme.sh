@@ -18,6 +18,27 @@ play() {  # NAME LOG [ARGS...]: run the collection's playbook NAME, output to LO
   ansible-playbook -i files/inventory.sigma.yml "sigma.media_server.$name" \
     -e "sigma_lineup_dir=$work/lineups" "$@" 2>&1 | tee "$work/$log"
 }
+# A run as AWX runs a job: its own process, a fresh HOME (so no drain file in
+# the default ~/.ansible/sigma/lineups), the set_stats data written to the file
+# ARTIFACTS by the test callback files/callback_plugins/artifacts.py as
+# ansible-runner gives it to AWX; FACTS=DIR adds a jsonfile fact cache ("" none).
+awx_run() {  # NAME LOG ARTIFACTS FACTS [ARGS...]
+  local name="$1" log="$2" artifacts="$3" facts="$4" home
+  shift 4
+  home="$(mktemp -d "$work/home.XXXXXX")"
+  local env=(HOME="$home" SIGMA_TEST_ARTIFACTS="$artifacts"
+             ANSIBLE_CALLBACK_PLUGINS="$(pwd)/files/callback_plugins"
+             ANSIBLE_CALLBACKS_ENABLED="${ANSIBLE_CALLBACKS_ENABLED:+$ANSIBLE_CALLBACKS_ENABLED,}artifacts")
+  [ -z "$facts" ] || env+=(ANSIBLE_CACHE_PLUGIN=jsonfile ANSIBLE_CACHE_PLUGIN_CONNECTION="$facts")
+  env "${env[@]}" ansible-playbook -i files/inventory.sigma.yml "sigma.media_server.$name" "$@" 2>&1 | tee "$work/$log"
+}
+json_check() {  # FILE PYTHON: run PYTHON with `data` = the JSON of FILE
+  python - "$1" "$2" <<'PY'
+import json, sys
+data = json.load(open(sys.argv[1], encoding='utf-8'))
+exec(sys.argv[2])
+PY
+}
 jobs_on() {  # PORT: the server's job names, sorted, one line
   python - "$1" <<'PY'
 import json, sys, urllib.request
@@ -88,23 +109,79 @@ if play drain drain-nohosts.log; then fail "drain.yml without sigma_hosts did no
 grep -q 'Say which servers to drain' "$work/drain-nohosts.log" || fail "drain.yml without hosts: no message"
 [ "$(jobs_on 19631)" = "a1 a2 a3" ] || fail "drain.yml without hosts stopped jobs"
 
-# --- drain / restore round trip: no job lost, same configurations
+# --- an AWX workflow drain -> restore, no fact cache: each job in its own
+# process with a fresh HOME (no drain file), restore gets only drain's set_stats data
 a10_before="$(configs_on 19631)"; t4_before="$(configs_on 19632)"; cpu_before="$(configs_on 19633)"
-play drain drain.log -e sigma_hosts=pb-a10:pb-t4
+awx_run drain wf-drain.log "$work/wf-drain.json" "" -e sigma_hosts=pb-a10:pb-t4
 [ "$(jobs_on 19631)" = "" ] || fail "pb-a10 still runs $(jobs_on 19631) after the drain"
 [ "$(jobs_on 19632)" = "" ] || fail "pb-t4 still runs $(jobs_on 19632) after the drain"
 [ "$(configs_on 19633)" = "$cpu_before" ] || fail "the drain touched pb-cpu"
-[ "$(stat -c %a "$work/lineups/pb-a10.json")" = 600 ] || fail "lineup file mode"
-grep -q 'pb-a10: stopped 3 job(s); saved 3 for restore.yml' "$work/drain.log" || fail "drain summary"
-play restore restore.log -e sigma_hosts=pb-a10:pb-t4
+grep -q 'pb-a10: stopped 3 job(s); saved 3 for restore.yml (a1, a2, a3)' "$work/wf-drain.log" || fail "drain summary"
+json_check "$work/wf-drain.json" "
+drained = data['sigma_lineup_drained']
+assert sorted(drained) == ['pb-a10', 'pb-t4'], data
+assert sorted(drained['pb-a10']['jobs']) == ['a1', 'a2', 'a3'], data
+assert sorted(drained['pb-t4']['jobs']) == ['t1', 't2'], data
+assert drained['pb-a10']['unrestorable'] == [] and 'restored' not in drained['pb-a10'], data
+assert sorted(drained['pb-a10']) == ['drained', 'jobs', 'unrestorable'], data
+"
+awx_run restore wf-restore.log "$work/wf-restore.json" "" -e sigma_hosts=pb-a10:pb-t4 -e "@$work/wf-drain.json"
 [ "$(configs_on 19631)" = "$a10_before" ] || fail "pb-a10 after restore: $(jobs_on 19631)"
 [ "$(configs_on 19632)" = "$t4_before" ] || fail "pb-t4 after restore: $(jobs_on 19632)"
-grep -q 'pb-a10: restored 3 job(s)' "$work/restore.log" || fail "restore summary"
-play deploy_jobs deploy-3.log
-grep -q 'no changes' "$work/deploy-3.log" || fail "deploy after restore changed something"
+grep -q 'pb-a10: restored 3 job(s) drained at [^ ]* (a1, a2, a3) from the variable sigma_lineup_drained' \
+  "$work/wf-restore.log" || fail "restore summary"
+json_check "$work/wf-restore.json" "
+drained = data['sigma_lineup_drained']
+assert sorted(drained) == ['pb-a10', 'pb-t4'], data
+assert all('restored' in record for record in drained.values()), data
+"
+# the same drain data again (a workflow's restore job run again, no fact cache):
+# the jobs run already, nothing is started twice
+awx_run restore wf-restore-again.log /dev/null "" -e sigma_hosts=pb-a10:pb-t4 -e "@$work/wf-drain.json"
+[ "$(grep -cE '^pb-(a10|t4) .*changed=0 .*failed=0' "$work/wf-restore-again.log")" = 2 ] \
+  || fail "restoring the same drain again changed something"
+# with the restore's own set_stats data (the drain marked restored): nothing to do
+awx_run restore wf-restore-done.log /dev/null "" -e sigma_hosts=pb-a10:pb-t4 -e "@$work/wf-restore.json"
+grep -q 'pb-t4: nothing to do, the drain of [^ ]* was restored at' "$work/wf-restore-done.log" \
+  || fail "a restored drain was not recognized"
 
-# --- no secret in any output
-if grep -F 'cGxheWJvb2tzLXNlY3JldA==' "$work"/*.log "$work/report/fleet-report.html" "$work/report/fleet-report.json"; then
-  fail "the DRM key appears in the output or the report"
+# --- a jsonfile fact cache and nothing else kept between the runs
+facts="$work/facts"
+awx_run drain fc-drain.log "$work/fc-drain.json" "$facts" -e sigma_hosts=pb-t4
+[ "$(jobs_on 19632)" = "" ] || fail "pb-t4 still runs $(jobs_on 19632) after the drain"
+awx_run restore fc-restore-check.log /dev/null "$facts" -e sigma_hosts=pb-t4 --check
+[ "$(jobs_on 19632)" = "" ] || fail "restore --check started $(jobs_on 19632)"
+awx_run restore fc-restore.log /dev/null "$facts" -e sigma_hosts=pb-t4
+[ "$(configs_on 19632)" = "$t4_before" ] || fail "pb-t4 after the restore from the fact cache: $(jobs_on 19632)"
+grep -q 'pb-t4: restored 2 job(s) drained at [^ ]* (t1, t2) from the fact sigma_lineup_drained' \
+  "$work/fc-restore.log" || fail "restore from the fact cache: summary"
+# the workflow's drain data again, with the fact cache that knows it was restored
+awx_run restore fc-restore-done.log /dev/null "$facts" -e sigma_hosts=pb-t4 -e "@$work/fc-drain.json"
+grep -q 'pb-t4: nothing to do, the drain of [^ ]* was restored at' "$work/fc-restore-done.log" \
+  || fail "the fact cache's restored mark was not honoured"
+grep -q 'changed=0' "$work/fc-restore-done.log" || fail "a restored drain changed something"
+
+# --- precedence: the variable wins over another drain in the fact, which is left as it is
+awx_run drain pr-drain.log /dev/null "$facts" -e sigma_hosts=pb-t4
+awx_run restore pr-restore.log /dev/null "$facts" -e sigma_hosts=pb-t4 \
+  -e '{"sigma_lineup_drained": {"pb-t4": {"jobs": ["t1"], "unrestorable": [], "drained": "2020-01-01T00:00:00Z"}}}'
+[ "$(jobs_on 19632)" = "t1" ] || fail "pb-t4 after the restore of the variable's drain: $(jobs_on 19632)"
+grep -q "WARNING: pb-t4: restoring the drain of 2020-01-01T00:00:00Z from the variable sigma_lineup_drained, which takes precedence; left as they are, not restored: the fact sigma_lineup_drained holds a drain of [^ ]* (t1, t2)" \
+  "$work/pr-restore.log" || fail "no warning about the fact's other drain"
+awx_run restore pr-restore-fact.log /dev/null "$facts" -e sigma_hosts=pb-t4
+[ "$(configs_on 19632)" = "$t4_before" ] || fail "pb-t4 after the restore of the fact's drain: $(jobs_on 19632)"
+
+# --- check mode: drain --check stops and records nothing
+awx_run drain ck-drain.log "$work/ck-drain.json" "$work/facts-check" -e sigma_hosts=pb-cpu --check
+[ "$(configs_on 19633)" = "$cpu_before" ] || fail "drain --check stopped a job"
+json_check "$work/ck-drain.json" "assert 'sigma_lineup_drained' not in data, data"
+if grep -rqs sigma_lineup_drained "$work/facts-check"; then fail "drain --check recorded a fact"; fi
+
+play deploy_jobs deploy-3.log
+grep -q 'no changes' "$work/deploy-3.log" || fail "deploy after the restores changed something"
+
+# --- no secret in any output, report, set_stats data, fact cache or drain file
+if grep -rF --exclude-dir=fleet 'cGxheWJvb2tzLXNlY3JldA==' "$work"; then
+  fail "the DRM key appears in the output, the report, set_stats data, a fact cache or a drain file"
 fi
 echo "playbooks: all tests passed"
