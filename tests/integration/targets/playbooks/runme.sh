@@ -39,6 +39,13 @@ data = json.load(open(sys.argv[1], encoding='utf-8'))
 exec(sys.argv[2])
 PY
 }
+jobs_state() {  # PORT NAME: the job's state
+  python - "$1" "$2" <<'PY'
+import json, sys, urllib.request
+state = json.load(urllib.request.urlopen('http://127.0.0.1:%s/_emulator/servers/%s/state' % (sys.argv[1], sys.argv[1]), timeout=10))
+print(state['jobs'].get(sys.argv[2], {}).get('state', 'absent'))
+PY
+}
 jobs_on() {  # PORT: the server's job names, sorted, one line
   python - "$1" <<'PY'
 import json, sys, urllib.request
@@ -46,12 +53,13 @@ state = json.load(urllib.request.urlopen('http://127.0.0.1:%s/_emulator/servers/
 print(' '.join(sorted(state['jobs'])))
 PY
 }
-configs_on() {  # PORT: digest of {name: config} of the server's jobs (configs hold DRM keys: never print them)
-  python - "$1" <<'PY'
+configs_on() {  # PORT [NAMES]: digest of {name: config} of the server's jobs, or of NAMES (configs hold DRM keys: never print them)
+  python - "$1" "${2:-}" <<'PY'
 import hashlib, json, sys, urllib.request
 state = json.load(urllib.request.urlopen('http://127.0.0.1:%s/_emulator/servers/%s/state' % (sys.argv[1], sys.argv[1]), timeout=10))
-configs = json.dumps(dict((n, j['config']) for n, j in state['jobs'].items()), sort_keys=True)
-print('%d:%s' % (len(state['jobs']), hashlib.sha256(configs.encode('utf-8')).hexdigest()))
+names = sys.argv[2].split() or list(state['jobs'])
+configs = dict((n, state['jobs'][n]['config']) for n in names if n in state['jobs'])
+print('%d:%s' % (len(configs), hashlib.sha256(json.dumps(configs, sort_keys=True).encode('utf-8')).hexdigest()))
 PY
 }
 
@@ -109,26 +117,44 @@ if play drain drain-nohosts.log; then fail "drain.yml without sigma_hosts did no
 grep -q 'Say which servers to drain' "$work/drain-nohosts.log" || fail "drain.yml without hosts: no message"
 [ "$(jobs_on 19631)" = "a1 a2 a3" ] || fail "drain.yml without hosts stopped jobs"
 
+# --- a host pattern that matches no host fails, naming the pattern, in every playbook
+for name in drain restore deploy_jobs fleet_report; do
+  if play "$name" "nomatch-$name.log" -e sigma_hosts=edge7 -e "sigma_report_dir=$work/nomatch-report"; then
+    fail "$name.yml with sigma_hosts=edge7 (no such host) did not fail"
+  fi
+  grep -q "No host in the inventory matches sigma_hosts='edge7': nothing was done" "$work/nomatch-$name.log" \
+    || fail "$name.yml with sigma_hosts=edge7: no message naming the pattern"
+done
+if play restore nomatch-limit.log -e sigma_hosts=pb-cpu --limit pb-t4; then fail "restore.yml outside its --limit did not fail"; fi
+grep -q "No host in the inventory matches sigma_hosts='pb-cpu' within --limit pb-t4" "$work/nomatch-limit.log" \
+  || fail "restore.yml outside its --limit: no message"
+[ ! -e "$work/nomatch-report" ] || fail "fleet_report.yml wrote a report for no host"
+[ "$(jobs_on 19631)" = "a1 a2 a3" ] || fail "a playbook for no host changed pb-a10"
+
 # --- an AWX workflow drain -> restore, no fact cache: each job in its own
-# process with a fresh HOME (no drain file), restore gets only drain's set_stats data
-a10_before="$(configs_on 19631)"; t4_before="$(configs_on 19632)"; cpu_before="$(configs_on 19633)"
+# process with a fresh HOME (no drain file), restore gets only drain's set_stats data.
+# a3 is a VOD job that finished: it is stopped, not saved, and not transcoded again.
+[ "$(jobs_state 19631 a3)" = finished ] || fail "a3 is $(jobs_state 19631 a3), not finished"
+a10_before="$(configs_on 19631 "a1 a2")"; t4_before="$(configs_on 19632)"; cpu_before="$(configs_on 19633)"
 awx_run drain wf-drain.log "$work/wf-drain.json" "" -e sigma_hosts=pb-a10:pb-t4
 [ "$(jobs_on 19631)" = "" ] || fail "pb-a10 still runs $(jobs_on 19631) after the drain"
 [ "$(jobs_on 19632)" = "" ] || fail "pb-t4 still runs $(jobs_on 19632) after the drain"
 [ "$(configs_on 19633)" = "$cpu_before" ] || fail "the drain touched pb-cpu"
-grep -q 'pb-a10: stopped 3 job(s); saved 3 for restore.yml (a1, a2, a3)' "$work/wf-drain.log" || fail "drain summary"
+grep -q 'pb-a10: stopped 3 job(s); saved 2 for restore.yml (a1, a2) as drained at [^ ]*; not saved, not running: a3 (finished); not restorable: none' \
+  "$work/wf-drain.log" || fail "drain summary"
 json_check "$work/wf-drain.json" "
 drained = data['sigma_lineup_drained']
 assert sorted(drained) == ['pb-a10', 'pb-t4'], data
-assert sorted(drained['pb-a10']['jobs']) == ['a1', 'a2', 'a3'], data
+assert drained['pb-a10']['jobs'] == ['a1', 'a2'], data
 assert sorted(drained['pb-t4']['jobs']) == ['t1', 't2'], data
 assert drained['pb-a10']['unrestorable'] == [] and 'restored' not in drained['pb-a10'], data
 assert sorted(drained['pb-a10']) == ['drained', 'jobs', 'unrestorable'], data
 "
 awx_run restore wf-restore.log "$work/wf-restore.json" "" -e sigma_hosts=pb-a10:pb-t4 -e "@$work/wf-drain.json"
-[ "$(configs_on 19631)" = "$a10_before" ] || fail "pb-a10 after restore: $(jobs_on 19631)"
+[ "$(jobs_on 19631)" = "a1 a2" ] || fail "pb-a10 after restore: $(jobs_on 19631)"
+[ "$(configs_on 19631 "a1 a2")" = "$a10_before" ] || fail "pb-a10 after restore: other configurations"
 [ "$(configs_on 19632)" = "$t4_before" ] || fail "pb-t4 after restore: $(jobs_on 19632)"
-grep -q 'pb-a10: restored 3 job(s) drained at [^ ]* (a1, a2, a3) from the variable sigma_lineup_drained' \
+grep -q 'pb-a10: restored 2 job(s) drained at [^ ]* (a1, a2) from the variable sigma_lineup_drained' \
   "$work/wf-restore.log" || fail "restore summary"
 json_check "$work/wf-restore.json" "
 drained = data['sigma_lineup_drained']
@@ -151,6 +177,8 @@ awx_run drain fc-drain.log "$work/fc-drain.json" "$facts" -e sigma_hosts=pb-t4
 [ "$(jobs_on 19632)" = "" ] || fail "pb-t4 still runs $(jobs_on 19632) after the drain"
 awx_run restore fc-restore-check.log /dev/null "$facts" -e sigma_hosts=pb-t4 --check
 [ "$(jobs_on 19632)" = "" ] || fail "restore --check started $(jobs_on 19632)"
+grep -q 'pb-t4: would restore 2 job(s) drained at [^ ]* (t1, t2) from the fact sigma_lineup_drained;.*(check mode: nothing was started or marked)' \
+  "$work/fc-restore-check.log" || fail "restore --check does not say what it would do"
 awx_run restore fc-restore.log /dev/null "$facts" -e sigma_hosts=pb-t4
 [ "$(configs_on 19632)" = "$t4_before" ] || fail "pb-t4 after the restore from the fact cache: $(jobs_on 19632)"
 grep -q 'pb-t4: restored 2 job(s) drained at [^ ]* (t1, t2) from the fact sigma_lineup_drained' \
@@ -171,14 +199,18 @@ grep -q "WARNING: pb-t4: restoring the drain of 2020-01-01T00:00:00Z from the va
 awx_run restore pr-restore-fact.log /dev/null "$facts" -e sigma_hosts=pb-t4
 [ "$(configs_on 19632)" = "$t4_before" ] || fail "pb-t4 after the restore of the fact's drain: $(jobs_on 19632)"
 
-# --- check mode: drain --check stops and records nothing
-awx_run drain ck-drain.log "$work/ck-drain.json" "$work/facts-check" -e sigma_hosts=pb-cpu --check
+# --- check mode: drain --check stops and records nothing (hosts from --limit, as AWX gives them)
+awx_run drain ck-drain.log "$work/ck-drain.json" "$work/facts-check" --limit pb-cpu --check
 [ "$(configs_on 19633)" = "$cpu_before" ] || fail "drain --check stopped a job"
+grep -q 'pb-cpu: would stop 1 job(s); would save 1 for restore.yml (c1); not saved, not running: none; not restorable: none (check mode: nothing was stopped or saved)' \
+  "$work/ck-drain.log" || fail "drain --check does not say what it would do"
 json_check "$work/ck-drain.json" "assert 'sigma_lineup_drained' not in data, data"
 if grep -rqs sigma_lineup_drained "$work/facts-check"; then fail "drain --check recorded a fact"; fi
 
+# the restored jobs match the lineups; a3, which the drain stopped after it finished, is started again
 play deploy_jobs deploy-3.log
-grep -q 'no changes' "$work/deploy-3.log" || fail "deploy after the restores changed something"
+grep -q '1 job(s) changed on 1 of 3 server(s)' "$work/deploy-3.log" || fail "deploy after the restores: wrong summary"
+grep -q 'pb-a10: start a3; 2 unchanged' "$work/deploy-3.log" || fail "deploy after the restores: more than a3 changed"
 
 # --- no secret in any output, report, set_stats data, fact cache or drain file
 if grep -rF --exclude-dir=fleet 'cGxheWJvb2tzLXNlY3JldA==' "$work"; then
