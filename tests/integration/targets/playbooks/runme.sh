@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tests of the playbooks deploy_jobs.yml, fleet_report.yml, drain.yml and
-# restore.yml (run as sigma.media_server.<name>) against an emulated fleet of
+# restore.yml (and of heal_job.yml and heal_server.yml for a host pattern that
+# matches nothing), run as sigma.media_server.<name>, against an emulated fleet of
 # their own (files/fleet.yml: 127.0.0.1:19631-19634, control port 19639, nothing on
 # 19637), started with the project's scripts/fleet.sh and stopped on exit.
 set -eux -o pipefail
@@ -118,15 +119,15 @@ grep -q 'Say which servers to drain' "$work/drain-nohosts.log" || fail "drain.ym
 [ "$(jobs_on 19631)" = "a1 a2 a3" ] || fail "drain.yml without hosts stopped jobs"
 
 # --- a host pattern that matches no host fails, naming the pattern, in every playbook
-for name in drain restore deploy_jobs fleet_report; do
-  if play "$name" "nomatch-$name.log" -e sigma_hosts=edge7 -e "sigma_report_dir=$work/nomatch-report"; then
+for name in drain restore deploy_jobs fleet_report heal_job heal_server; do
+  if play "$name" "nomatch-$name.log" -e sigma_hosts=edge7 -e "sigma_report_dir=$work/nomatch-report" -e sigma_heal_job=a1; then
     fail "$name.yml with sigma_hosts=edge7 (no such host) did not fail"
   fi
-  grep -q "No host in the inventory matches sigma_hosts='edge7': nothing was done" "$work/nomatch-$name.log" \
+  grep -q "No host in the inventory matches the host pattern 'edge7': nothing was done" "$work/nomatch-$name.log" \
     || fail "$name.yml with sigma_hosts=edge7: no message naming the pattern"
 done
 if play restore nomatch-limit.log -e sigma_hosts=pb-cpu --limit pb-t4; then fail "restore.yml outside its --limit did not fail"; fi
-grep -q "No host in the inventory matches sigma_hosts='pb-cpu' within --limit pb-t4" "$work/nomatch-limit.log" \
+grep -q "No host in the inventory matches the host pattern 'pb-cpu' within --limit pb-t4" "$work/nomatch-limit.log" \
   || fail "restore.yml outside its --limit: no message"
 [ ! -e "$work/nomatch-report" ] || fail "fleet_report.yml wrote a report for no host"
 [ "$(jobs_on 19631)" = "a1 a2 a3" ] || fail "a playbook for no host changed pb-a10"
