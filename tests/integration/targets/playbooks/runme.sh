@@ -176,6 +176,11 @@ grep -q 'pb-t4: nothing to do, the drain of [^ ]* was restored at' "$work/wf-res
 facts="$work/facts"
 awx_run drain fc-drain.log "$work/fc-drain.json" "$facts" -e sigma_hosts=pb-t4
 [ "$(jobs_on 19632)" = "" ] || fail "pb-t4 still runs $(jobs_on 19632) after the drain"
+# a server drained for maintenance is not healed (its restart is the upgrade): the lineup stays off
+awx_run heal_server fc-heal-drained.log /dev/null "$facts" -e sigma_hosts=pb-t4
+[ "$(jobs_on 19632)" = "" ] || fail "heal_server started $(jobs_on 19632) on a drained server"
+grep -q 'pb-t4: drained at [^ ]* and not restored (the fact sigma_lineup_drained): its lineup is not applied' \
+  "$work/fc-heal-drained.log" || fail "heal_server on a drained server: no message"
 awx_run restore fc-restore-check.log /dev/null "$facts" -e sigma_hosts=pb-t4 --check
 [ "$(jobs_on 19632)" = "" ] || fail "restore --check started $(jobs_on 19632)"
 grep -q 'pb-t4: would restore 2 job(s) drained at [^ ]* (t1, t2) from the fact sigma_lineup_drained;.*(check mode: nothing was started or marked)' \
