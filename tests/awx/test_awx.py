@@ -112,8 +112,11 @@ def test_fleet_report_is_published_outside_the_job(awx, fleet, tmp_path):
     assert (published / 'fleet-report.html').is_file()
     report = json.loads((published / 'fleet-report.json').read_text())
     assert report['summary']['servers'] == 2 and report['summary']['reachable'] == 2
-    # LEAD: when the report role emits its set_stats summary (issue 18 part 2), assert it here:
-    # assert job.artifacts[...]['servers'] == 2
+    # The summary AWX keeps as the job's artifacts and hands to the next workflow node.
+    summary = job.artifacts['sigma_report']
+    assert summary['servers'] == 2 and summary['reachable'] == 2 and summary['unreachable'] == 0
+    assert summary['html'] == str(published / 'fleet-report.html')
+    assert summary['host'] == 'localhost'
 
 
 @pytest.mark.parametrize('fact_storage', [False, True])
