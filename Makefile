@@ -14,6 +14,7 @@ VENV221_STAMP := .venv-2.21/.stamp
 VENVNOX_STAMP := .venv-nox/.stamp
 VENVFLOOR_STAMP := .venv-floor/.stamp
 VENVEDA_STAMP := .venv-eda/.stamp
+VENVAWXEE_STAMP := .venv-awx-ee/.stamp
 CI            := python3 scripts/ci.py
 EMULATOR_DEPS := $(wildcard emulator/pyproject.toml emulator/sigma_emulator/*.py)
 
@@ -26,7 +27,7 @@ help:
 	@echo "                  summary of steps and seconds): scripts/ci.py; scripts/ci.py --list lists the steps"
 	@echo "make venv         create .venv (3.11, ansible-core 2.19), .venv-2.21 (3.13, ansible-core 2.21)"
 	@echo "                  .venv-floor (3.11, ansible-core 2.17, the oldest requests/urllib3), .venv-nox (nox)"
-	@echo "                  and .venv-eda (ansible-rulebook)"
+	@echo "                  .venv-eda (ansible-rulebook) and .venv-awx-ee (ansible-core 2.18, as AWX's EE)"
 	@echo "make sanity       ansible-test sanity on both ansible-core versions"
 	@echo "make units        ansible-test units"
 	@echo "make integration  ansible-test integration against the emulated fleet"
@@ -57,7 +58,10 @@ $(VENVNOX_STAMP): requirements-nox.txt
 $(VENVEDA_STAMP): tests/eda/requirements.txt
 	@bash scripts/venv.sh eda
 
-venv: $(VENV_STAMP) $(VENV221_STAMP) $(VENVFLOOR_STAMP) $(VENVNOX_STAMP) $(VENVEDA_STAMP)
+$(VENVAWXEE_STAMP): requirements-awx-ee.txt
+	@bash scripts/venv.sh awx-ee
+
+venv: $(VENV_STAMP) $(VENV221_STAMP) $(VENVFLOOR_STAMP) $(VENVNOX_STAMP) $(VENVEDA_STAMP) $(VENVAWXEE_STAMP)
 
 # ---------------------------------------------------------------- tests
 test: venv
@@ -96,6 +100,6 @@ bench-quick: $(VENV_STAMP)
 
 # ---------------------------------------------------------------- clean
 clean: fleet-down
-	rm -rf .venv .venv-2.21 .venv-floor .venv-nox .nox build tests/output .ansible .pytest_cache \
+	rm -rf .venv .venv-2.21 .venv-floor .venv-nox .venv-eda .venv-awx-ee .nox build tests/output .ansible .pytest_cache \
 	  tests/integration/integration_config.yml emulator/*.egg-info
 	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +

@@ -36,6 +36,7 @@ VENV = Path(os.environ.get('VENV', ROOT / '.venv'))
 VENV221 = Path(os.environ.get('VENV221', ROOT / '.venv-2.21'))
 VENVFLOOR = Path(os.environ.get('VENVFLOOR', ROOT / '.venv-floor'))
 VENVEDA = Path(os.environ.get('VENVEDA', ROOT / '.venv-eda'))
+VENVAWXEE = Path(os.environ.get('VENVAWXEE', ROOT / '.venv-awx-ee'))
 WORK = Path(os.environ.get('SIGMA_CI_WORK', ROOT / 'build' / 'ci'))
 # ansible-test uses git to list a collection's files when it finds a repository above it: the copies
 # live outside the checkout (one folder per checkout, so that two checkouts never share one).
@@ -403,11 +404,12 @@ def ee(session):
 def awx(session):
     """tests/awx: the inventory update exactly as AWX runs it, and the playbooks through
     ansible-runner (fresh private data dir and HOME per run, the collection installed from the built
-    tarball, AWX's fact storage). Its fleet listens on fixed ports."""
+    tarball, AWX's fact storage). The jobs run with ansible-core 2.18, as AWX's own EE (.venv-awx-ee),
+    one test also with 2.19 (.venv). Its fleet listens on fixed ports."""
     tarball = built_tarball(session)
     with fleet_lock(session):
         session.run(tool('python'), '-m', 'pytest', 'tests/awx', '-q', '-p', 'no:cacheprovider',
-                    env=env(SIGMA_AWX_TARBALL=str(tarball)))
+                    env=env(SIGMA_AWX_TARBALL=str(tarball), SIGMA_AWX_EE_PYTHON=tool('python', VENVAWXEE)))
 
 
 @step('b', 'integration-roles', fixed_ports=True)

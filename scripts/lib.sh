@@ -7,12 +7,14 @@
 #               oldest requests/urllib3 of requirements.txt; requirements-floor.txt): any
 #               step can run its tests there too
 #   VENVEDA     ansible-rulebook for the event source's end-to-end test (.venv-eda, Python 3.11)
+#   VENVAWXEE   what AWX's execution environment runs (.venv-awx-ee, Python 3.11, ansible-core 2.18)
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$ROOT/.venv}"
 VENV221="${VENV221:-$ROOT/.venv-2.21}"
 VENVFLOOR="${VENVFLOOR:-$ROOT/.venv-floor}"
 VENVEDA="${VENVEDA:-$ROOT/.venv-eda}"
+VENVAWXEE="${VENVAWXEE:-$ROOT/.venv-awx-ee}"
 COLLECTION_NAMESPACE=sigma
 COLLECTION_NAME=media_server
 

@@ -5,6 +5,8 @@
 #   scripts/venv.sh floor   .venv-floor (python3 >= 3.11; requirements-floor.txt: ansible-core 2.17,
 #                           the oldest requests/urllib3 the collection supports)
 #   scripts/venv.sh nox     .venv-nox   (python3;         requirements-nox.txt: the CI runner)
+#   scripts/venv.sh awx-ee  .venv-awx-ee (python3;       requirements-awx-ee.txt: ansible-core 2.18 as
+#                           AWX's execution environment runs it, for tests/awx)
 #   scripts/venv.sh eda     .venv-eda   (python3;         tests/eda/requirements.txt: ansible-rulebook for
 #                           the event source's end-to-end test)
 #   scripts/venv.sh relock  re-resolve the top-level requirements (requirements-dev.in)
@@ -94,6 +96,12 @@ install_eda() {
   quietly "$1/bin/pip" check
 }
 
+install_awx_ee() {
+  note "pip install -r requirements-awx-ee.txt"
+  quietly "$1/bin/pip" install -r "$ROOT/requirements-awx-ee.txt"
+  quietly "$1/bin/pip" check
+}
+
 install_nox() {
   note "pip install -r requirements-nox.txt"
   quietly "$1/bin/pip" install -r "$ROOT/requirements-nox.txt"
@@ -132,6 +140,10 @@ case "${1:-dev}" in
     header "venv: $VENVEDA ($("$PYTHON" -V 2>&1))"
     cached_venv eda "$PYTHON" "$VENVEDA" install_eda "$ROOT/tests/eda/requirements.txt"
     ;;
+  awx-ee)
+    header "venv: $VENVAWXEE ($("$PYTHON" -V 2>&1))"
+    cached_venv awx-ee "$PYTHON" "$VENVAWXEE" install_awx_ee "$ROOT/requirements-awx-ee.txt"
+    ;;
   relock-nox)
     tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
     "$PYTHON" -m venv "$tmp/v"
@@ -154,5 +166,5 @@ case "${1:-dev}" in
     mv "$ROOT/requirements-dev.txt.new" "$ROOT/requirements-dev.txt"
     note "rewrote requirements-dev.txt"
     ;;
-  *) die "usage: $0 dev|2.21|floor|nox|eda|relock|relock-nox" ;;
+  *) die "usage: $0 dev|2.21|floor|nox|eda|awx-ee|relock|relock-nox" ;;
 esac

@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import stat
 import subprocess
 import sys
 import tempfile
+import time
 
 from types import SimpleNamespace
 
@@ -196,12 +196,15 @@ class Awx(object):
             env.update(self.credential_env(credential, pdd))
         hosts = set(inventory.get('_meta', {}).get('hostvars', {}))
         fact_dir = os.path.join(pdd, 'artifacts', job_id, 'fact_cache')
+        written = None
         if fact_storage:
+            # AWX's start_fact_cache: the stored facts of each inventory host, as plain JSON in a
+            # file named after the host, whatever the ansible-core of the EE expects
             os.makedirs(fact_dir)
-            for host in hosts & set(self.facts):
-                name, data = self.facts[host]
-                with open(os.path.join(fact_dir, name), 'w') as handle:
-                    handle.write(data)
+            for host in sorted(hosts & set(self.facts)):
+                with open(os.path.join(fact_dir, host), 'w') as handle:
+                    json.dump(self.facts[host], handle)
+            written = time.time()
             env.update(ANSIBLE_CACHE_PLUGIN='jsonfile', ANSIBLE_CACHE_PLUGIN_CONNECTION=fact_dir,
                        ANSIBLE_CACHE_PLUGIN_TIMEOUT='0')
         variables = dict((after.artifacts if after is not None else None) or {})
@@ -221,15 +224,24 @@ class Awx(object):
                                     cmdline=' '.join(cmdline) or None, envvars=env)
         result = JobResult(pdd, job_id, runner)
         if fact_storage:
-            # AWX keeps the facts of the inventory's hosts; anything else (localhost) is lost
-            # AWX reads the file named after each host; ansible-core 2.19+ prefixes the cache key
-            # with a schema id (s1_HOST): both are taken here (see docs/awx.md, fact storage)
-            for name in os.listdir(fact_dir):
-                match = re.match(r'(?:s\d+_)?(.*)$', name)
-                host = name if name in hosts else match.group(1)
-                if host in hosts:
-                    with open(os.path.join(fact_dir, name)) as handle:
-                        self.facts[host] = (name, handle.read())
+            # AWX's finish_fact_cache: for each inventory host (never an implicit localhost), the
+            # file named after the host, when it changed during the job; a file that is gone
+            # clears the host's facts. Nothing else in the folder is read: ansible-core 2.19+
+            # writes s1_HOST files AWX never sees (see docs/awx.md, "Fact storage and
+            # ansible-core 2.19").
+            for host in sorted(hosts):
+                path = os.path.join(fact_dir, host)
+                if not os.path.exists(path):
+                    if host in self.facts:
+                        self.facts[host] = {}
+                    continue
+                if os.path.getmtime(path) < written:
+                    continue
+                try:
+                    with open(path) as handle:
+                        self.facts[host] = json.load(handle)
+                except ValueError:
+                    continue
         return result
 
 

@@ -81,7 +81,19 @@ class Fleet(object):
             urllib.request.urlopen(request, timeout=10).close()
 
 
+# The EE's Python: what AWX's own EE (awx-ee) runs, ansible-core 2.18 (.venv-awx-ee, passed by the
+# noxfile); without it, this Python.
+EE_PYTHON = os.environ.get('SIGMA_AWX_EE_PYTHON') or sys.executable
+
+
 @pytest.fixture
 def awx(tmp_path, ee_collections, fleet):
     fleet.reset()
-    return support.Awx(str(tmp_path), ee_collections)
+    return support.Awx(str(tmp_path), ee_collections, python=EE_PYTHON)
+
+
+@pytest.fixture
+def awx_core_219(tmp_path, ee_collections, fleet):
+    """An EE that runs ansible-core 2.19 or later (this Python's, the development venv)."""
+    fleet.reset()
+    return support.Awx(str(tmp_path), ee_collections, python=sys.executable)

@@ -123,6 +123,27 @@ def test_fleet_report_is_published_outside_the_job(awx, fleet, tmp_path):
 def test_fact_storage_keeps_inventory_hosts_only(awx, fact_storage):
     """The harness itself: facts set on an inventory host outlive the job with fact storage;
     facts of localhost (not an inventory host) never do, as in AWX."""
+    first, second = set_then_read_a_fact(awx, fact_storage)
+    assert first.artifacts == {'awx_handed_over': ['a1']}
+    expected = "probe=%s handed=['a1']" % ('awx-a10' if fact_storage else 'none')
+    assert expected in second.stdout
+    assert 'localhost' not in awx.facts
+    if os.environ.get('SIGMA_AWX_EE_PYTHON'):
+        assert 'core=2.18.' in second.stdout, 'the jobs run with the ansible-core of AWX\'s EE'
+
+
+def test_fact_storage_keeps_nothing_with_ansible_core_2_19(awx_core_219):
+    """AWX's fact storage reads and writes <host> files; ansible-core 2.19 names them s1_<host>
+    with another layout: nothing set in one job reaches the next. What docs/awx.md says."""
+    first, second = set_then_read_a_fact(awx_core_219, True)
+    assert "probe=none handed=['a1']" in second.stdout
+    assert awx_core_219.facts.get('awx-a10', {}) == {}
+    assert any(name.startswith('s1_awx-a10') for name in os.listdir(os.path.join(
+        first.pdd, 'artifacts', first.job_id, 'fact_cache'))), 'ansible-core wrote its own file name'
+    assert 'core=2.19.' in second.stdout or 'core=2.2' in second.stdout
+
+
+def set_then_read_a_fact(awx, fact_storage):
     inventory = stored_static_inventory(awx)
     play = '''---
 - name: Set facts
@@ -144,7 +165,6 @@ def test_fact_storage_keeps_inventory_hosts_only(awx, fact_storage):
 '''
     first = awx.job(play, inventory, fact_storage=fact_storage)
     assert first.status == 'successful', first.describe()
-    assert first.artifacts == {'awx_handed_over': ['a1']}
     read = '''---
 - name: Read facts
   hosts: awx-a10
@@ -152,10 +172,8 @@ def test_fact_storage_keeps_inventory_hosts_only(awx, fact_storage):
   tasks:
     - name: Show
       ansible.builtin.debug:
-        msg: "probe={{ awx_probe | default('none') }} handed={{ awx_handed_over | default('none') }}"
+        msg: "probe={{ awx_probe | default('none') }} handed={{ awx_handed_over | default('none') }} core={{ ansible_version.full }}"
 '''
     second = awx.job(read, inventory, fact_storage=fact_storage, after=first)
     assert second.status == 'successful', second.describe()
-    expected = "probe=%s handed=['a1']" % ('awx-a10' if fact_storage else 'none')
-    assert expected in second.stdout
-    assert 'localhost' not in awx.facts
+    return first, second
