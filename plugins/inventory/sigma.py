@@ -21,14 +21,34 @@ description:
     C(sigma_version_<major>_<minor>) (C(sigma_version_3_0) for version C(3.0.12); C(sigma_version_unknown) when absent),
     and C(sigma_unreachable)."
   - "A server that does not answer, answers something that is not JSON (an HTML page from a proxy) or answers with
-    C(ec) other than 0 neither breaks nor silently shrinks the inventory: it is added to the group C(sigma_unreachable)
-    with the host variable C(sigma_error) saying why, and a warning names it. O(fail_on_unreachable=true) fails instead."
+    C(ec) other than 0 (or that cannot be named, see C(Host names)) neither breaks nor silently shrinks the inventory:
+    it is added to the group C(sigma_unreachable) with the host variable C(sigma_error) saying why, and a warning names
+    it. O(fail_on_unreachable=true) fails instead."
   - With O(cache=true) the C(dump) answers (licence key masked) are cached under one key per configuration file,
     together with the failures, and the groups and O(compose)d variables are rebuilt from them on every run;
     a run with a warm cache sends no request. C(--flush-cache) fetches everything again.
   - Reads answers in the original key spelling and in the damaged spelling of the English translation of the API
     reference (C(System), C(Encoder), C(soft) for C(mem), ...).
   - Uses a YAML configuration file whose name ends with C(sigma.yml) or C(sigma.yaml).
+  - "B(Host names). A name never goes to another server than the one it belongs to, whichever servers answer, and never
+    depends on the order of the answers: servers are named one after another in the order of O(servers), from the
+    configuration and from what each server (or the cache, for one that is down) and the servers before it report.
+    (1) A server entry's C(name) is its name, always. (2) Every server's URL name is
+    reserved for it (C(_2), C(_3) tell equal ones apart, in the order of O(servers)). (3) Otherwise the first source
+    of O(hostnames) that gives a name wins; a name from the C(dump) is given only if it is not another server's
+    configured or URL name and no server listed before reports it (as its C(name) or C(hostname)): the first server
+    that reports a name gets it, the next ones go on to their next source. (4) A server that is down keeps the name
+    it had when it last answered if the inventory cache remembers it (O(cache)), else its URL name. (5) A server that
+    is down and not in the cache could report any name: the servers listed after it cannot be given a name from their
+    C(dump) this run (it might be that server's), so they are named from their URL and put in C(sigma_unreachable)
+    with C(sigma_error) saying so, and nothing acts on them under a name that may be another's."
+  - "Example: O(servers) lists C(http://10.0.1.11) and C(http://10.0.1.12), two clones that both report C(name: edge-1)
+    and C(hostname: sigma-01), then C({url: http://10.0.1.13, name: edge-3}), then C(http://10.0.1.14:8443), which
+    reports C(edge-4). All up: C(edge-1) (10.0.1.11, the first to report it), C(10.0.1.12) (both of its names are
+    taken by the server before it), C(edge-3), C(edge-4). With 10.0.1.11 down and a warm cache: the same names, 10.0.1.11
+    in C(sigma_unreachable). With 10.0.1.11 down on a fresh runner (no cache): C(10.0.1.11), C(10.0.1.12) and
+    C(10.0.1.14_8443) in C(sigma_unreachable), C(edge-3) used; never C(edge-1) for the clone. Where runners start
+    empty (CI, AWX), give every server a C(name) (or use O(hostnames=[url])): names then never change."
 author:
   - Sigma collection maintainers (@sigma-media)
 extends_documentation_fragment:
@@ -58,12 +78,12 @@ options:
       - name: SIGMA_INVENTORY_SERVERS
   hostnames:
     description:
-      - How the host of a server that answered is named, in order of preference; the first that gives a name not used
-        by another host of this inventory wins.
+      - Where the host name of a server without a configured C(name) may come from, in order of preference, under the
+        rule of C(Host names) above.
       - V(name) is the C(name) the server reports in C(dump), V(hostname) is the C(hostname) it reports, V(url) is
-        built from the URL (C(HOST) when the port is 9999, otherwise C(HOST_PORT)).
-      - A server entry with a C(name) always uses that name. A server that did not answer is named by its entry's
-        C(name), otherwise from its URL.
+        built from the URL (C(HOST) when the port is 9999, otherwise C(HOST_PORT); a path is appended). Sources after
+        V(url) are never used; the URL name is the last resort in any case.
+      - V([url]) names every server from the configuration alone.
     type: list
     elements: str
     choices:
@@ -183,10 +203,11 @@ from ansible_collections.sigma.media_server.plugins.module_utils._client import 
 )
 from ansible_collections.sigma.media_server.plugins.module_utils._dump import MASK, mask_dump, normalize_dump, slug
 
-# The cache holds, per server URL, {'dump': the masked dump as JSON text} or {'error': message}.
+# The cache holds, per server URL, {'dump': the masked dump as JSON text} or {'error': message,
+# 'seen': {'name', 'hostname'} the server reported when it last answered} (format 2 had no 'seen').
 # JSON text rather than the document: ansible-core 2.19 encodes and decodes cached data node by
 # node in Python, which for a fleet's dumps costs more than the whole rest of a warm run.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 HOSTNAME_SOURCES = ('name', 'hostname', 'url')
 SERVER_KEYS = frozenset(('url', 'name', 'vars'))
 GROUP_UNREACHABLE = 'sigma_unreachable'
@@ -316,6 +337,83 @@ class _Server(object):
         for secret in secrets:
             text = text.replace(secret, MASK)
         return text
+
+
+def identity(dump):
+    """{'name': ..., 'hostname': ...}: what a (masked) dump says the server is called, as texts or None."""
+    server = normalize_dump(dump)['server']
+    return dict((key, server[key] if isinstance(server[key], str) else None) for key in ('name', 'hostname'))
+
+
+class _Names(object):
+    """The inventory name of every configured server (the rule is in DOCUMENTATION, "Host names").
+
+    Servers are named one after another in the order of `servers`, each from what the configuration
+    says and from what it and the servers listed BEFORE it report (now, or last time in the cache):
+    never from the order of the answers, and never from what a server listed after it reports.
+    1. A configured C(name) is the name. Such a server claims no other name.
+    2. Each server's URL name (C(HOST), C(HOST_PORT), C(HOST_PORT_PATH)) is reserved for it, in the order of
+       `servers` after the configured names: C(_2), C(_3)... tell equal ones apart.
+    3. The first of O(hostnames) that gives a name wins. A name from the dump is given only when it is
+       no other server's configured or URL name and no server listed before reports it (in any of the
+       dump sources of O(hostnames)): the first server that reports a name gets it. A server that does
+       not answer and is not in the cache could report any name: the servers listed after it cannot be
+       given a name from their dump, and are not used (see `blocked`).
+    """
+
+    def __init__(self, servers, hostnames):
+        self.servers = servers
+        self.sources = [h for h in hostnames if h != 'url']
+        self.sources = self.sources[:hostnames.index('url')] if 'url' in hostnames else self.sources
+        self.owner = {}  # reserved name -> index of the server it belongs to
+        for index, server in enumerate(servers):
+            if server.name is not None:
+                self.owner[server.name] = index
+        self.url_names = {}
+        for index, server in enumerate(servers):
+            # a configured server's URL name is reserved too: a name that reads as an address never leads elsewhere
+            candidate = base = url_name(server.url)
+            n = 1
+            while candidate in self.owner:
+                n += 1
+                candidate = '%s_%d' % (base, n)
+            self.owner[candidate] = index
+            self.url_names[index] = candidate
+        self.claimed = {}  # a name reported by a server (any dump source) -> the first server reporting it
+        self.unknown = None  # the first server without a configured name that nothing is known of
+
+    def name(self, index, ident):
+        """(host name, why a name from the dump was refused or None, blocking server index or None)."""
+        server = self.servers[index]
+        if server.name is not None:
+            return server.name, None, None
+        own = self.url_names[index]
+        values = []
+        for source in self.sources:
+            value = (ident or {}).get(source)
+            if isinstance(value, str) and value.strip():
+                values.append(value.strip())
+        if ident is None:
+            if self.unknown is None:
+                self.unknown = index
+            return own, None, None
+        chosen, refused = own, None
+        for value in values:
+            if self.owner.get(value, index) != index:
+                refused = refused or (value, 'the name of servers[%d]' % self.owner[value])
+            elif self.claimed.get(value, index) != index:
+                refused = refused or (value, 'reported by servers[%d] (%s), listed before it'
+                                      % (self.claimed[value], self.servers[self.claimed[value]].display_url))
+            else:
+                chosen = value
+                break
+        for value in values:
+            self.claimed.setdefault(value, index)
+        if chosen != own and self.unknown is not None:
+            # what the unknown server reports could be this very name: not given, and the server not used
+            return own, (chosen, None), self.unknown
+        return chosen, refused, None
+
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -546,12 +644,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     # cache
 
     def _cached(self, cache_key):
-        """The cached {display_url: entry} or None."""
+        """The cached {display_url: entry} or None; a failure keeps the server's last known identity ('seen')."""
         try:
             data = self._cache[cache_key]
         except KeyError:
             return None
-        if not isinstance(data, dict) or data.get('format') != CACHE_FORMAT or not isinstance(data.get('servers'), dict):
+        if not isinstance(data, dict) or data.get('format') not in (2, CACHE_FORMAT) \
+                or not isinstance(data.get('servers'), dict):
             return None
         servers = {}
         for url, entry in data['servers'].items():
@@ -559,6 +658,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 continue
             if isinstance(entry.get('error'), str):
                 servers[url] = {'error': entry['error']}
+                seen = entry.get('seen')
+                if isinstance(seen, dict):
+                    servers[url]['seen'] = dict((k, seen.get(k) if isinstance(seen.get(k), str) else None)
+                                                for k in ('name', 'hostname'))
             elif isinstance(entry.get('dump'), str):
                 try:
                     dump = json.loads(entry['dump'])
@@ -572,35 +675,20 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _cache_entry(entry):
         if 'dump' in entry:
             return {'dump': json.dumps(entry['dump'], separators=(',', ':'))}
+        if entry.get('seen'):
+            return {'error': entry['error'], 'seen': entry['seen']}
         return {'error': entry['error']}
 
-    # building
+    @staticmethod
+    def _seen(entry):
+        """What `entry` (a result or a cache entry) knows of the server's identity, or None."""
+        if not isinstance(entry, dict):
+            return None
+        if isinstance(entry.get('dump'), dict):
+            return identity(entry['dump'])
+        return entry.get('seen')
 
-    def _name_host(self, server, facts, hostnames, taken):
-        if server.name is not None:
-            return server.name
-        skipped = []
-        for source in hostnames:
-            candidate = url_name(server.url) if source == 'url' else facts.get(source) if facts else None
-            if not isinstance(candidate, str) or not candidate.strip():
-                continue
-            candidate = candidate.strip()
-            if candidate in taken:
-                skipped.append(candidate)
-                continue
-            break
-        else:
-            candidate = url_name(server.url)
-        if candidate in taken:
-            base, n = candidate, 2
-            while '%s_%d' % (base, n) in taken:
-                n += 1
-            candidate = '%s_%d' % (base, n)
-        if skipped:
-            self.display.warning('Sigma server %s reports the name %s, already used by another host of this inventory; '
-                                 'it is named %s (give it a name in servers to choose)'
-                                 % (server.display_url, skipped[0], candidate))
-        return candidate
+    # building
 
     def _compose_vars(self, compose, hostvars, host, strict):
         """Constructable's compose, with each result made inert like the plugin's own values.
@@ -619,7 +707,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self.inventory.set_variable(host, varname, self._inert(composite))
 
     def _populate(self, servers, entries, hostnames):
-        """Add a host per server; `entries` yields each server's result in the order of `servers`."""
+        """Add a host per server; `entries` yields each server's result in the order of `servers`.
+
+        Returns [(host, error)] of the servers that cannot be used (group sigma_unreachable).
+        """
         inventory = self.inventory
         include_dump = self.get_option('include_dump')
         strict = self.get_option('strict')
@@ -628,7 +719,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         keyed_groups = self.get_option('keyed_groups')
         constructed = bool(compose or groups or keyed_groups)
         inert = self._inert
-        taken = set(s.name for s in servers if s.name is not None)
+        naming = _Names(servers, hostnames)
         known_groups = set()
         unreachable = []
 
@@ -638,19 +729,27 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 known_groups.add(group)
             inventory.add_child(group, host)
 
-        for server, entry in zip(servers, entries):
+        for index, (server, entry) in enumerate(zip(servers, entries)):
             dump = entry.get('dump')
-            ok = isinstance(dump, dict)
-            facts = server_facts(dump) if ok else None
-            host = self._name_host(server, facts, hostnames, taken) if ok else \
-                (server.name or self._name_host(server, None, ('url',), taken))
-            taken.add(host)
+            answered = isinstance(dump, dict)
+            facts = server_facts(dump) if answered else None
+            ident = identity(dump) if answered else entry.get('seen')
+            host, refused, blocker = naming.name(index, ident)
+            error = None if answered else str(entry.get('error') or 'unknown error')
+            if refused and blocker is None:
+                self.display.warning('Sigma server %s reports the name %s, which is %s; it is named %s (give it a name '
+                                     'in servers to choose)' % (server.display_url, refused[0], refused[1], host))
+            if blocker is not None:
+                error = ('Sigma server %s reports the name %s, but servers[%d] (%s), listed before it, did not answer and '
+                         'is not in the cache: it could report that name too, so this server is not used under a name '
+                         'that may be another\'s; give each server a name in servers (or keep the inventory cache) to '
+                         'keep names stable' % (server.display_url, refused[0], blocker, servers[blocker].display_url))
             inventory.add_host(host)
             hostvars = {
                 'ansible_host': inert(urlsplit(server.url).hostname),
                 'sigma_api_url': inert(server.display_url),
             }
-            if ok:
+            if answered:
                 hostvars.update({
                     'sigma_version': inert(facts['version']),
                     'sigma_license_status': inert(facts['license_status']),
@@ -661,15 +760,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 })
                 if include_dump:
                     hostvars['sigma_dump'] = inert(dump)
-            else:
-                error = str(entry.get('error') or 'unknown error')
+            if error is not None:
                 hostvars['sigma_error'] = inert(error)
                 unreachable.append((host, error))
             hostvars.update(server.vars)
             for key, value in hostvars.items():
                 inventory.set_variable(host, key, value)
 
-            if ok:
+            if answered:
                 for model in facts['gpu_models']:
                     join('sigma_gpu_' + slug(model), host)
                 if any(not isinstance(g['model'], str) or not g['model'] for g in facts['gpus']):
@@ -678,11 +776,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     join('sigma_gpu_none', host)
                 join('sigma_license_' + slug(facts['license_status']), host)
                 join(version_group(facts['version']), host)
-            else:
+            if error is not None:
                 join(GROUP_UNREACHABLE, host)
 
             if constructed:
-                host_strict = strict and ok
+                host_strict = strict and error is None
                 self._compose_vars(compose, hostvars, host, host_strict)
                 self._add_host_to_composed_groups(groups, hostvars, host, strict=host_strict)
                 self._add_host_to_keyed_groups(keyed_groups, hostvars, host, strict=host_strict)
@@ -700,10 +798,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         use_cache = self.get_option('cache')
         fail_on_unreachable = self.get_option('fail_on_unreachable')
         cache_key = self.get_cache_key(path)
-        cached = (self._cached(cache_key) if use_cache and cache else None) or {}
+        # read even with --flush-cache (cache=False): a server that is down keeps the name it had
+        stored = (self._cached(cache_key) if use_cache else None) or {}
+        reusable = stored if cache else {}
         # a cached failure is reused like an answer, unless failures fail the run: then it is asked again
-        missing = [s for s in servers if not isinstance(cached.get(s.display_url), dict)
-                   or (fail_on_unreachable and 'dump' not in cached[s.display_url])]
+        missing = [s for s in servers if not isinstance(reusable.get(s.display_url), dict)
+                   or (fail_on_unreachable and 'dump' not in reusable[s.display_url])]
         results = {}
 
         fetched = self._fetch(missing, timeout, retries, max_workers, headers) if missing else None
@@ -711,10 +811,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
         def entries():
             for server in servers:
-                entry = next(fetched, None) if server.display_url in refetch else cached[server.display_url]
+                url = server.display_url
+                entry = next(fetched, None) if url in refetch else reusable[url]
                 if not isinstance(entry, dict):
-                    entry = {'error': 'Sigma server %s, function dump: no result' % server.display_url}
-                results[server.display_url] = entry
+                    entry = {'error': 'Sigma server %s, function dump: no result' % url}
+                if 'dump' not in entry and 'seen' not in entry:
+                    seen = self._seen(stored.get(url))
+                    if seen:
+                        entry = dict(entry, seen=seen)
+                results[url] = entry
                 yield entry
 
         try:
@@ -723,9 +828,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if fetched is not None:
                 fetched.close()  # ends the pool and the transport
         if missing and use_cache:
-            self._cache[cache_key] = {'format': CACHE_FORMAT, 'servers': dict(
-                (url, self._cache_entry(entry)) for url, entry in results.items()
-                if not fail_on_unreachable or 'dump' in entry)}
+            kept = {}
+            for url, entry in results.items():
+                if fail_on_unreachable and 'dump' not in entry:
+                    # asked again next time; what was known of it stays
+                    if url in stored:
+                        kept[url] = self._cache_entry(stored[url])
+                else:
+                    kept[url] = self._cache_entry(entry)
+            self._cache[cache_key] = {'format': CACHE_FORMAT, 'servers': kept}
         if unreachable:
             if fail_on_unreachable:
                 raise AnsibleError('%d Sigma server(s) could not be used (fail_on_unreachable is true):\n%s'

@@ -8,6 +8,7 @@ check.py plain ACTUAL.json                  no value is written as {"__ansible_u
 check.py serve DIR                          serve an ordinary and a crafted dump on two ephemeral ports (DIR/ports.json)
 check.py crafted ACTUAL.json DIR            the crafted server's templates are marked, nothing else
 check.py rendered DIR FILE...               the rendered files hold the crafted templates verbatim, none ran
+check.py names ACTUAL.json HOST=URL,... [UNREACHABLE,...]  the hosts and the URLs they stand for
 check.py secrets FLEET.yml PATH...          no licence key of the fleet appears in any of the files
 check.py count REQUEST_LOG                  how many API requests the request log holds
 check.py setting KEY                        sigma_emulator.KEY from the integration_config.yml of the test run, or nothing
@@ -214,6 +215,21 @@ def rendered(workdir, *paths):
     return 0
 
 
+def names(actual_path, expected, unreachable=''):
+    with open(actual_path) as handle:
+        doc = json.load(handle)
+    actual = dict((host, variables.get('sigma_api_url')) for host, variables in doc['_meta']['hostvars'].items())
+    wanted = dict(pair.split('=', 1) for pair in expected.split(',') if pair)
+    down = sorted(doc.get('sigma_unreachable', {}).get('hosts', []))
+    wanted_down = sorted(h for h in unreachable.split(',') if h)
+    if actual != wanted or down != wanted_down:
+        print('expected hosts %s (sigma_unreachable: %s)\n     got hosts %s (sigma_unreachable: %s)'
+              % (json.dumps(wanted, sort_keys=True), wanted_down, json.dumps(actual, sort_keys=True), down))
+        return 1
+    print('hosts as expected: %s; sigma_unreachable: %s' % (', '.join(sorted(actual)), ', '.join(down) or 'none'))
+    return 0
+
+
 def secrets(fleet_path, *paths):
     with open(fleet_path) as handle:
         keys = re.findall(r'license_key:\s*(\S+)', handle.read())
@@ -262,7 +278,7 @@ def setting(key):
 
 
 if __name__ == '__main__':
-    commands = dict(compare=compare, plain=plain, serve=serve, crafted=crafted, rendered=rendered,
+    commands = dict(compare=compare, plain=plain, serve=serve, crafted=crafted, rendered=rendered, names=names,
                     secrets=secrets, count=count, setting=setting)
     if len(sys.argv) < 3 or sys.argv[1] not in commands:  # every command takes an argument
         sys.exit(__doc__)

@@ -150,6 +150,40 @@ assert 'sigma_dump' in hostvars['inv-a10'] and '__ansible_unsafe' not in json.du
 print('2 hosts from SIGMA_INVENTORY_SERVERS, named by hostname, with their dump')
 PYEOF
 
+# ---------------------------------------------------------------- host identity
+fault() {  # fault PORT refuse|clear: through another server's control path (a refusing port cannot answer)
+  local method=PUT body='{"refuse": {}}'
+  [ "$2" = refuse ] || { method=DELETE; body=''; }
+  "$PY" - "$1" "$method" "$body" <<'PYEOF' || fail "the emulator's control path refused $2 on port $1"
+import sys, urllib.request
+port, method, body = sys.argv[1], sys.argv[2], sys.argv[3]
+req = urllib.request.Request('http://127.0.0.1:19501/_emulator/servers/%s/faults' % port, method=method,
+                             data=body.encode() if body else None, headers={'Content-Type': 'application/json'})
+urllib.request.urlopen(req, timeout=10).read()
+PYEOF
+}
+ALL_UP='inv-clone=http://127.0.0.1:19510,127.0.0.1_19511=http://127.0.0.1:19511,inv-a10=http://127.0.0.1:19501'
+
+step "host identity: two clones up, then the first one down on a fresh runner"
+inventory "$WORK/clones.json" clones.sigma.yml
+"$PY" check.py names "$WORK/clones.json" "$ALL_UP" || fail "clones: unexpected names"
+fault 19510 refuse
+inventory "$WORK/clones-down.json" clones.sigma.yml
+"$PY" check.py names "$WORK/clones-down.json" \
+  '127.0.0.1_19510=http://127.0.0.1:19510,127.0.0.1_19511=http://127.0.0.1:19511,127.0.0.1_19501=http://127.0.0.1:19501' \
+  '127.0.0.1_19510,127.0.0.1_19511,127.0.0.1_19501' || fail "a clone took the name of the one that is down"
+fault 19510 clear
+
+step "host identity: with the cache, the clone that is down keeps its name (--flush-cache)"
+ANSIBLE_INVENTORY_CACHE=true ANSIBLE_INVENTORY_CACHE_PLUGIN=ansible.builtin.jsonfile \
+  ANSIBLE_INVENTORY_CACHE_CONNECTION="$WORK/clone-cache" inventory "$WORK/clones-cold.json" clones.sigma.yml
+"$PY" check.py names "$WORK/clones-cold.json" "$ALL_UP" || fail "clones (cold cache): unexpected names"
+fault 19510 refuse
+ANSIBLE_INVENTORY_CACHE=true ANSIBLE_INVENTORY_CACHE_PLUGIN=ansible.builtin.jsonfile \
+  ANSIBLE_INVENTORY_CACHE_CONNECTION="$WORK/clone-cache" inventory "$WORK/clones-flushed.json" clones.sigma.yml --flush-cache
+"$PY" check.py names "$WORK/clones-flushed.json" "$ALL_UP" inv-clone || fail "the down clone lost its name"
+fault 19510 clear
+
 # ---------------------------------------------------------------- the cache
 export ANSIBLE_INVENTORY_CACHE=true ANSIBLE_INVENTORY_CACHE_PLUGIN=ansible.builtin.jsonfile \
        ANSIBLE_INVENTORY_CACHE_CONNECTION="$WORK/cache"
@@ -183,7 +217,7 @@ inventory "$WORK/warm2.json" test.sigma.yml
 
 # ---------------------------------------------------------------- secrets
 step "no licence key in any output or in the cache"
-"$PY" check.py secrets fleet.yml "$WORK/cache" "$WORK"/*.json "$WORK"/*.err || fail "a licence key leaked"
+"$PY" check.py secrets fleet.yml "$WORK/cache" "$WORK/clone-cache" "$WORK"/*.json "$WORK"/*.err || fail "a licence key leaked"
 
 echo
 echo "inventory_sigma: all checks passed"

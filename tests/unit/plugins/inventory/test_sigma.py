@@ -603,6 +603,133 @@ def test_configured_name_is_reserved(tmp_path, fake):
     assert hostvars(inventory, 'edge.example.net')['sigma_api_url'] == URL % 1
 
 
+# Host identity (issue 14): a host's name never depends on which other servers answered, nor on the
+# order of the answers; a down server keeps the name the cache remembers.
+
+def names(inventory):
+    """{host name: the URL it stands for}"""
+    return dict((host, hostvars(inventory, host)['sigma_api_url']) for host in inventory.hosts)
+
+
+def clones(fake):
+    """A and B: two servers cloned from one image (same name, same hostname); C: another server."""
+    fake.answers[URL % 1] = make_dump('edge', hostname='edge.example.net')
+    fake.answers[URL % 2] = make_dump('edge', hostname='edge.example.net')
+    fake.answers[URL % 3] = make_dump('other')
+    return [URL % 1, URL % 2, URL % 3]
+
+
+def test_two_clones_one_down_neither_takes_the_others_name(tmp_path, fake):
+    servers = clones(fake)
+    up = names(run(tmp_path, dict(servers=servers))[0])
+    assert up == {'edge': URL % 1, '10.0.0.2': URL % 2, 'other': URL % 3}
+
+    a = fake.answers.pop(URL % 1)  # A is down, nothing remembers it
+    inventory, _plugin, warnings = run(tmp_path, dict(servers=servers))
+    down_a = names(inventory)
+    assert 'edge' not in down_a, 'B took the name of A, which did not answer'
+    assert down_a['10.0.0.2'] == URL % 2  # B: the name it has when A is up
+    # what A would report is unknown, so no name B or C report can be given: they are not used
+    assert members(inventory, 'sigma_unreachable') == ['10.0.0.1', '10.0.0.2', '10.0.0.3']
+    error = hostvars(inventory, '10.0.0.3')['sigma_error']
+    assert error.startswith('Sigma server http://10.0.0.3:9999 reports the name other, but servers[0] '
+                            '(http://10.0.0.1:9999), listed before it, did not answer and is not in the cache: ')
+    assert 'give each server a name in servers' in error
+    assert 'sigma_version' in hostvars(inventory, '10.0.0.3')  # what it reported is kept
+    assert len([w for w in warnings if 'sigma_unreachable' in w]) == 3
+
+    fake.answers[URL % 1] = a
+    del fake.answers[URL % 2]  # B is down: A keeps its name; C is not used (B could report "other")
+    inventory = run(tmp_path, dict(servers=servers))[0]
+    assert names(inventory) == {'edge': URL % 1, '10.0.0.2': URL % 2, '10.0.0.3': URL % 3}
+    assert members(inventory, 'sigma_unreachable') == ['10.0.0.2', '10.0.0.3']
+
+
+def test_names_do_not_depend_on_the_order_of_the_answers(tmp_path, fake):
+    import random
+    rng = random.Random(7)
+    urls = ['http://10.0.3.%d:9999' % i for i in range(1, 25)]
+    for i, url in enumerate(urls):
+        # pairs of clones, and names that are other servers' host names
+        name = 'srv-%d' % (i // 2) if i % 5 else 'srv-%d.example.net' % (i + 1)
+        fake.answers[url] = make_dump(name)
+    reference = names(run(tmp_path, dict(servers=urls, max_workers=1))[0])
+    for _ in range(3):
+        delays = dict((url, rng.random() * 0.05) for url in urls)
+
+        def late(url, timeout, answer_of=dict(fake.answers)):
+            time.sleep(delays[url])
+            return answer_of[url]
+        for url in urls:
+            fake.answers[url] = late
+        assert names(run(tmp_path, dict(servers=urls, max_workers=8))[0]) == reference
+        for url in urls:
+            fake.answers[url] = late.__defaults__[0][url]
+
+
+def test_the_cache_keeps_the_name_of_a_down_server(tmp_path, fake):
+    servers = clones(fake)
+    config = cache_config(tmp_path, servers)
+    cold = names(run(tmp_path, config)[0])
+    warm = names(run(tmp_path, config)[0])
+    assert warm == cold == {'edge': URL % 1, '10.0.0.2': URL % 2, 'other': URL % 3}
+
+    del fake.answers[URL % 1]  # A goes down; --flush-cache asks every server again
+    inventory = run(tmp_path, config, cache=False)[0]
+    assert names(inventory) == cold
+    assert members(inventory, 'sigma_unreachable') == ['edge']  # A, by the name it had when it answered
+    assert 'connection refused' in hostvars(inventory, 'edge')['sigma_error']
+    assert 'sigma_version' not in hostvars(inventory, 'edge')  # nothing stale beyond the name
+    # the next warm run (the failure cached) and the next flush still remember it
+    assert names(run(tmp_path, config)[0]) == cold
+    assert names(run(tmp_path, config, cache=False)[0]) == cold
+
+
+def test_a_reported_name_never_takes_a_configured_one(tmp_path, fake):
+    fake.answers[URL % 1] = make_dump('10.0.0.2', hostname='pinned')  # another server's URL name, then a name
+    fake.answers[URL % 2] = make_dump('b')
+    fake.answers[URL % 3] = make_dump('c')
+    inventory = run(tmp_path, dict(servers=[URL % 1, {'url': URL % 2, 'name': 'pinned'}, URL % 3],
+                                   hostnames=['name', 'hostname', 'url']))[0]
+    assert names(inventory) == {'10.0.0.1': URL % 1, 'pinned': URL % 2, 'c': URL % 3}
+    # a server with a configured name competes for nothing: down and unknown, it blocks no one
+    del fake.answers[URL % 2]
+    inventory = run(tmp_path, dict(servers=[URL % 1, {'url': URL % 2, 'name': 'pinned'}, URL % 3]))[0]
+    assert names(inventory) == {'10.0.0.1': URL % 1, 'pinned': URL % 2, 'c': URL % 3}
+    assert members(inventory, 'sigma_unreachable') == ['pinned']
+
+
+def test_url_names_that_collide_are_told_apart_by_the_order_of_servers(tmp_path, fake):
+    servers = ['https://edge.example.net', 'http://edge.example.net', {'url': 'http://10.0.0.9', 'name': 'edge.example.net'}]
+    for url in ('https://edge.example.net:9999', 'http://edge.example.net:9999', URL % 9):
+        fake.answers[url] = make_dump('x')
+    for order in (servers, servers[::-1]):
+        inventory = run(tmp_path, dict(servers=order, hostnames=['url']))[0]
+        by_url = dict((url, host) for host, url in names(inventory).items())
+        assert by_url[URL % 9] == 'edge.example.net'  # the configured name first
+        first, second = [s for s in order if isinstance(s, str)]
+        assert by_url[first + ':9999'] == 'edge.example.net_2' and by_url[second + ':9999'] == 'edge.example.net_3'
+
+
+def test_the_documented_naming_example(tmp_path, fake):
+    """The example of the naming rule in the plugin's documentation, as written there."""
+    servers = ['http://10.0.1.11', 'http://10.0.1.12', {'url': 'http://10.0.1.13', 'name': 'edge-3'},
+               'http://10.0.1.14:8443']
+    fake.answers['http://10.0.1.11:9999'] = make_dump('edge-1', hostname='sigma-01')
+    fake.answers['http://10.0.1.12:9999'] = make_dump('edge-1', hostname='sigma-01')  # a clone
+    fake.answers['http://10.0.1.13:9999'] = make_dump('edge-1', hostname='sigma-01')  # a clone, named
+    fake.answers['http://10.0.1.14:8443'] = make_dump('edge-4', hostname='sigma-04')
+    assert names(run(tmp_path, dict(servers=servers))[0]) == {
+        'edge-1': 'http://10.0.1.11:9999', '10.0.1.12': 'http://10.0.1.12:9999', 'edge-3': 'http://10.0.1.13:9999',
+        'edge-4': 'http://10.0.1.14:8443'}
+    del fake.answers['http://10.0.1.11:9999']
+    inventory = run(tmp_path, dict(servers=servers))[0]
+    assert names(inventory) == {
+        '10.0.1.11': 'http://10.0.1.11:9999', '10.0.1.12': 'http://10.0.1.12:9999', 'edge-3': 'http://10.0.1.13:9999',
+        '10.0.1.14_8443': 'http://10.0.1.14:8443'}
+    assert members(inventory, 'sigma_unreachable') == ['10.0.1.11', '10.0.1.12', '10.0.1.14_8443']
+
+
 # ---------------------------------------------------------------- secrets and unsafe values
 
 def test_include_dump_masks_the_licence_key(tmp_path, fake):
@@ -975,7 +1102,7 @@ def test_unusable_cache_content_is_refetched(tmp_path, fake):
     _inventory, plugin, _warnings = run(tmp_path, config)
     key = plugin.get_cache_key(str(tmp_path / 'test.sigma.yml'))
     data = copy.deepcopy(plugin._cache[key])
-    assert data['format'] == 2 and isinstance(data['servers'][URL % 2]['dump'], str)
+    assert data['format'] == 3 and isinstance(data['servers'][URL % 2]['dump'], str)
     assert json.loads(data['servers'][URL % 2]['dump'])['name'] == 'b'
     data['servers'][URL % 2]['dump'] = '<not json>'
     plugin._cache[key] = data
