@@ -1,0 +1,179 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the sigma.media_server collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""SigmaTransport.send: a request prepared once and copied per call, as Session.request would send it.
+
+Local HTTP servers record what they receive: method, path, headers, body, one request per call.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from ansible_collections.sigma.media_server.plugins.module_utils._client import SigmaHTTPError, SigmaTransport
+
+
+class Recorder(object):
+    """An HTTP server that records every request and answers `answer(handler)` or a JSON ec=0."""
+
+    def __init__(self, answer=None):
+        self.requests = []
+        self.lock = threading.Lock()
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def log_message(self, *args):
+                pass
+
+            def _handle(self):
+                length = int(self.headers.get('Content-Length') or 0)
+                body = self.rfile.read(length) if length else b''
+                with recorder.lock:
+                    recorder.requests.append({'method': self.command, 'path': self.path, 'body': body,
+                                              'headers': dict((k.lower(), v) for k, v in self.headers.items())})
+                status, headers, data = answer(self) if answer else (200, {}, b'{"ec": 0, "port": %d}'
+                                                                      % self.server.server_port)
+                self.send_response(status)
+                for name, value in dict({'Content-Type': 'application/json'}, **headers).items():
+                    self.send_header(name, value)
+                self.send_header('Content-Length', str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _handle
+
+        self.httpd = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_port
+        self.url = 'http://127.0.0.1:%d' % self.port
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def recorders():
+    made = []
+
+    def make(answer=None):
+        recorder = Recorder(answer)
+        made.append(recorder)
+        return recorder
+    yield make
+    for recorder in made:
+        recorder.close()
+
+
+def test_every_call_sends_one_request_with_the_session_headers_auth_and_its_own_body(recorders, monkeypatch):
+    servers = [recorders() for _ in range(5)]
+    transport = SigmaTransport(timeout=5, retries=0, username='ops', password='pw', headers={'X-Token': 't1'},
+                               pool_size=4, per_server=1)
+    prepared = []
+    real_prepare = transport.session.prepare_request
+    monkeypatch.setattr(transport.session, 'prepare_request', lambda request: prepared.append(request) or
+                        real_prepare(request))
+    for index, server in enumerate(servers):
+        answer = transport.client(server.url).call('progress', {'name': 'ch-%d' % index})
+        assert answer['port'] == server.port
+    transport.client(servers[0].url).call('dump', method='GET')
+    assert len(prepared) == 2, 'a request is prepared once per method, then copied'
+    for index, server in enumerate(servers):
+        first = server.requests[0]
+        assert first['method'] == 'POST' and first['path'] == '/'
+        assert json.loads(first['body']) == {'name': 'ch-%d' % index, 'type': 'progress'}
+        assert first['headers']['content-length'] == str(len(first['body']))
+        assert first['headers']['content-type'] == 'application/json'
+        assert first['headers']['accept'] == 'application/json'
+        assert first['headers']['x-token'] == 't1'
+        assert first['headers']['authorization'] == 'Basic ' + base64.b64encode(b'ops:pw').decode()
+        assert first['headers']['host'] == '127.0.0.1:%d' % server.port
+    assert [len(s.requests) for s in servers] == [2, 1, 1, 1, 1]
+    get = servers[0].requests[1]
+    assert get['method'] == 'GET' and get['body'] == b'' and 'content-length' not in get['headers']
+
+
+def test_a_url_with_user_info_is_prepared_in_full(recorders):
+    server = recorders()
+    transport = SigmaTransport(timeout=5, retries=0)
+    transport.client('http://u1:p%%401@127.0.0.1:%d' % server.port).call('dump')
+    transport.client(server.url).call('dump')
+    assert server.requests[0]['headers']['authorization'] == 'Basic ' + base64.b64encode(b'u1:p@1').decode()
+    assert 'authorization' not in server.requests[1]['headers']  # nothing of the first call stuck
+
+
+def test_a_redirect_is_an_error_and_not_followed(recorders):
+    target = recorders()
+    redirecting = recorders(lambda handler: (302, {'Location': target.url + '/login'}, b'moved'))
+    with pytest.raises(SigmaHTTPError) as err:
+        SigmaTransport(timeout=5, retries=0).client(redirecting.url).call('dump')
+    assert 'HTTP 302' in str(err.value)
+    assert len(redirecting.requests) == 1 and target.requests == []
+
+
+def test_cookies_of_an_answer_are_not_sent_back(recorders):
+    server = recorders(lambda handler: (200, {'Set-Cookie': 'session=abc; Path=/'}, b'{"ec": 0}'))
+    client = SigmaTransport(timeout=5, retries=0).client(server.url)
+    client.call('dump')
+    client.call('dump')
+    assert [r['headers'].get('cookie') for r in server.requests] == [None, None]
+
+
+def test_proxies_from_the_environment_with_use_proxy(recorders, monkeypatch):
+    """The proxy settings reach the request as Session.request would pass them (use_proxy, NO_PROXY)."""
+    proxy = recorders()
+    server = recorders()
+    monkeypatch.setenv('HTTP_PROXY', proxy.url)
+    monkeypatch.delenv('NO_PROXY', raising=False)
+    monkeypatch.delenv('no_proxy', raising=False)
+    SigmaTransport(timeout=5, retries=0, use_proxy=False).client(server.url).call('dump')
+    assert len(server.requests) == 1 and proxy.requests == []
+
+    SigmaTransport(timeout=5, retries=0).client(server.url).call('dump')
+    assert proxy.requests[0]['path'] == server.url + '/'  # through the proxy, absolute URL
+    monkeypatch.setenv('NO_PROXY', '127.0.0.1')
+    SigmaTransport(timeout=5, retries=0).client(server.url).call('dump')
+    assert len(proxy.requests) == 1 and len(server.requests) == 2
+
+
+@pytest.mark.parametrize('path', ['/a%20b', '/sigma/ä', '/x?y=1'])
+def test_a_url_that_preparing_would_change_is_prepared_in_full(path):
+    """What goes on the wire is what requests would send: the fast copy is only taken for URLs prepared as they are."""
+    transport = SigmaTransport(timeout=5, retries=0)
+    url = 'http://127.0.0.1:1' + path
+    sent = {}
+
+    class Adapter(requests.adapters.HTTPAdapter):
+        def send(self, request, **kwargs):
+            sent['url'] = request.url
+            raise requests.exceptions.ConnectionError('not sent')
+
+    transport.session.mount('http://', Adapter())
+    with pytest.raises(requests.exceptions.ConnectionError):
+        transport.send('POST', url, '{}', (1, 1))
+    assert sent['url'] == requests.Request('POST', url, data='{}').prepare().url
+
+
+def test_many_threads_many_servers(recorders):
+    servers = [recorders() for _ in range(12)]
+    transport = SigmaTransport(timeout=5, retries=0, pool_size=4, per_server=1)
+
+    def call(index):
+        server = servers[index % len(servers)]
+        return server.port, transport.client(server.url).call('progress', {'name': 'n%d' % index})['port']
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(call, range(96)))
+    assert all(asked == answered for asked, answered in answers)
+    assert sorted(json.loads(r['body'])['name'] for s in servers for r in s.requests) == \
+        sorted('n%d' % i for i in range(96))
