@@ -13,6 +13,11 @@ description:
   - The C(dump) of every server is fetched in parallel by a bounded pool of O(max_workers) threads.
     The whole fetch ends within O(timeout) x (O(retries) + 1) seconds, whatever the size of the fleet;
     a server that has not answered by then goes to the C(sigma_unreachable) group.
+  - "On Linux, when at least 50 servers are to be asked, the threads run in a helper process forked from Ansible's,
+    which hands each answer back as soon as it is there: the fetching then runs on another CPU core while Ansible
+    builds the hosts, instead of taking turns with it (Python runs one thread at a time). The helper is stopped at the
+    time limit, so the run never waits longer. Elsewhere, or when Ansible's process runs other threads (a
+    C(meta: refresh_inventory) in a play), the threads run in Ansible's process."
   - Host variables are prefixed C(sigma_) so they cannot clash with Ansible's own names.
   - "Groups: C(sigma_gpu_<model>) for every GPU model of a server (C(sigma_gpu_nvidia_a10); a server with two models joins
     both), C(sigma_gpu_none) for a server without GPU, C(sigma_gpu_unknown) for a server with a card whose model it does
@@ -94,9 +99,15 @@ options:
     env:
       - name: SIGMA_INVENTORY_HOSTNAMES
   max_workers:
-    description: How many servers are queried at the same time.
+    description:
+      - How many servers are queried at the same time, at most; the pool has one thread per server to ask up to this
+        number.
+      - "The rule: a thread spends a request mostly waiting for the server, and the controller about 1 ms of CPU per
+        server. Hiding a latency of L ms takes about L threads (64 for 50 ms); beyond that the fetch is bound by the
+        CPU, and more threads only cost memory and connections. The default covers servers 100 ms away; raise it for a
+        fleet farther away, lower it to spare a proxy in front of the servers."
     type: int
-    default: 32
+    default: 128
     env:
       - name: SIGMA_INVENTORY_MAX_WORKERS
   include_dump:
@@ -179,6 +190,10 @@ import difflib
 import json
 import os
 import re
+import select
+import signal
+import sys
+import threading
 import time
 
 from collections.abc import Mapping
@@ -212,6 +227,26 @@ HOSTNAME_SOURCES = ('name', 'hostname', 'url')
 SERVER_KEYS = frozenset(('url', 'name', 'vars'))
 GROUP_UNREACHABLE = 'sigma_unreachable'
 MIN_ATTEMPT = 0.05  # seconds; below this a request is not worth sending
+HELPER_MIN_SERVERS = 50  # from this many servers to ask, a helper process fetches (see _fetch)
+HELPER_GRACE = 2.0  # seconds the helper may take beyond the time limit to report what it has
+
+
+def _reap(pid, kill=False):
+    """Wait for the helper process to end (killed now, or if it has not ended within a second); its end in words."""
+    for _ in range(0 if kill else 20):
+        ended, status = os.waitpid(pid, os.WNOHANG)
+        if ended:
+            break
+        time.sleep(0.05)
+    else:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass  # it ended meanwhile
+        _ended, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        return 'killed by signal %d' % os.WTERMSIG(status)
+    return 'exit status %d' % os.WEXITSTATUS(status)
 
 
 def version_group(version):
@@ -581,8 +616,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     # fetching
 
     def _transport(self, timeout, retries, max_workers, headers):
-        if not HAS_REQUESTS:
-            raise AnsibleError('the sigma.media_server.sigma inventory plugin requires the Python library requests')
         username = self.get_option('username')
         password = self.get_option('password')
         # what a proxy's error page may echo: never kept in sigma_error, the cache or a warning
@@ -593,30 +626,53 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._secrets = sorted(set(v for v in secrets if v and len(v) >= 3), key=len, reverse=True)
         return SigmaTransport(validate_certs=self.get_option('validate_certs'), ca_path=self.get_option('ca_path'),
                               timeout=timeout, retries=retries, username=username,
-                              password=password, headers=headers, pool_size=max_workers,
+                              password=password, headers=headers, pool_size=max_workers, per_server=1,
                               use_proxy=self.get_option('use_proxy'))
 
     def _fetch(self, servers, timeout, retries, max_workers, headers):
-        """Yield {'dump': masked dump} or {'error': message} for each of `servers`, in their order.
+        """Yield {'dump': masked dump[, 'text': it as JSON]} or {'error': message} for each of `servers`, in order.
 
-        The dumps are fetched in parallel by at most `max_workers` threads while the caller works
-        on the answers already there. Never raises for a server: every failure becomes an entry.
-        Every request ends by start + timeout x (retries + 1): a worker that starts late gets a
-        shorter timeout, and one that would start after that is not sent.
+        Never raises for a server: every failure becomes an entry. The whole fetch ends within
+        timeout x (retries + 1) seconds (plus a grace for the helper process to report).
         """
-        transport = self._transport(timeout, retries, max_workers, headers)
+        if not HAS_REQUESTS:
+            raise AnsibleError('the sigma.media_server.sigma inventory plugin requires the Python library requests')
+        if not boolean(self.get_option('validate_certs'), strict=False) \
+                and any(s.url.startswith('https://') for s in servers):
+            self.display.warning('validate_certs is false: the TLS certificates of the Sigma servers are not verified')
+        if self._helper_process_possible(len(servers)):
+            yield from self._fetch_in_helper(servers, timeout, retries, max_workers, headers)
+        else:
+            yield from self._fetch_in_threads(servers, timeout, retries, max_workers, headers)
+
+    # Whether a helper process may fetch: a class attribute so that tests can choose.
+    HELPER_PROCESS = True
+
+    def _helper_process_possible(self, count):
+        # fork only a process that runs no other thread (a lock another thread holds would stay held in the
+        # copy), and only on Linux (elsewhere system libraries may not survive a fork without exec)
+        return (self.HELPER_PROCESS and count >= HELPER_MIN_SERVERS and sys.platform.startswith('linux')
+                and hasattr(os, 'fork') and threading.active_count() == 1)
+
+    def _fetch_in_threads(self, servers, timeout, retries, max_workers, headers):
+        """The fetch itself: at most `max_workers` threads, answers yielded in the order of `servers`.
+
+        The dumps are fetched while the caller works on the answers already there. Every request
+        ends by start + timeout x (retries + 1): a worker that starts late gets a shorter timeout,
+        and one that would start after that is not sent.
+        """
+        workers = max(1, min(max_workers, len(servers)))
+        transport = self._transport(timeout, retries, workers, headers)
         secrets = self._secrets
         budget = timeout * (retries + 1)
         deadline = time.monotonic() + budget
-        if not transport.validate_certs and any(s.url.startswith('https://') for s in servers):
-            self.display.warning('validate_certs is false: the TLS certificates of the Sigma servers are not verified')
 
         def fetch_one(server):
             remaining = deadline - time.monotonic()
             if remaining < MIN_ATTEMPT * (retries + 1):
                 return {'error': 'Sigma server %s, function dump: not queried: the inventory reached its time limit of '
                                  '%g s (timeout x (retries + 1)) while all %d workers were busy with slower servers'
-                                 % (server.display_url, budget, max_workers)}
+                                 % (server.display_url, budget, workers)}
             try:
                 answer = transport.client(server.url).call('dump', timeout=min(timeout, remaining / (retries + 1)))
                 return {'dump': mask_dump(answer)}
@@ -627,7 +683,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 return {'error': server.scrub('Sigma server %s, function dump: unexpected error: %s: %s'
                                               % (server.display_url, type(err).__name__, err), secrets)}
 
-        workers = min(max_workers, len(servers))
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix='sigma-inventory') if workers > 1 else None
         try:
             if pool is None:
@@ -640,6 +695,92 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 # on an early exit (strict failed), drop what has not started yet
                 pool.shutdown(wait=True, cancel_futures=True)
             transport.close()
+
+    def _fetch_in_helper(self, servers, timeout, retries, max_workers, headers):
+        """_fetch_in_threads in a forked process, each answer sent back on a pipe as soon as it is there.
+
+        One line per server, in order: "INDEX<TAB>d<TAB>dump as JSON" or "INDEX<TAB>e<TAB>error as a JSON
+        string" (the licence key is masked and the secrets scrubbed before a line is written). The JSON text
+        of a dump goes to the cache as it is. The helper is killed when the time limit (and a grace for it to
+        report) has passed; a server it did not report gets an error that says why.
+        """
+        budget = timeout * (retries + 1)
+        read_fd, write_fd = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_fd)
+            os.close(write_fd)
+            yield from self._fetch_in_threads(servers, timeout, retries, max_workers, headers)
+            return
+        if pid == 0:  # the helper: never returns
+            code = 0
+            try:
+                os.close(read_fd)
+                with os.fdopen(write_fd, 'wb') as out:
+                    try:
+                        for index, entry in enumerate(self._fetch_in_threads(servers, timeout, retries, max_workers,
+                                                                             headers)):
+                            if 'dump' in entry:
+                                line = '%d\td\t%s\n' % (index, json.dumps(entry['dump'], separators=(',', ':')))
+                            else:
+                                line = '%d\te\t%s\n' % (index, json.dumps(entry['error']))
+                            out.write(line.encode('utf-8'))
+                            out.flush()  # Ansible builds this host while the next answers come
+                    except Exception as err:  # pylint: disable=broad-except
+                        out.write(('-1\te\t%s\n' % json.dumps('%s: %s' % (type(err).__name__, err))).encode('utf-8'))
+                        code = 1
+            except BaseException:  # pylint: disable=broad-except
+                code = 2
+            finally:
+                os._exit(code)  # no atexit handler, no flush of Ansible's buffers: they are the parent's
+        os.close(write_fd)
+        limit = time.monotonic() + budget + HELPER_GRACE
+        buffered = bytearray()
+        start = 0
+        done = 0
+        why = None
+        stopped = True
+        try:
+            while done < len(servers) and why is None:
+                remaining = limit - time.monotonic()
+                ready = select.select([read_fd], [], [], remaining)[0] if remaining > 0 else []
+                if not ready:
+                    why = 'no answer within the time limit of %g s (timeout x (retries + 1))' % budget
+                    break
+                chunk = os.read(read_fd, 1 << 16)
+                if not chunk:
+                    why = None  # found out below, from the helper's exit status
+                    break
+                buffered += chunk
+                while done < len(servers):
+                    end = buffered.find(b'\n', start)
+                    if end < 0:
+                        break
+                    index, kind, payload = bytes(buffered[start:end]).decode('utf-8').split('\t', 2)
+                    start = end + 1
+                    if int(index) != done:
+                        why = 'the helper process reported: %s' % (json.loads(payload) if index == '-1' else
+                                                                    'an answer out of order')
+                        break
+                    done += 1
+                    if kind == 'd':
+                        yield {'dump': json.loads(payload), 'text': payload}
+                    else:
+                        yield {'error': json.loads(payload)}
+                if start > 1 << 16:
+                    del buffered[:start]
+                    start = 0
+            stopped = False
+        finally:
+            os.close(read_fd)
+            # past the time limit, or the caller stopped early (strict): the helper is not waited for
+            status = _reap(pid, kill=stopped or why is not None)
+        if done < len(servers):
+            if why is None:
+                why = 'the helper process fetching the dumps ended early (%s)' % status
+            for server in servers[done:]:
+                yield {'error': 'Sigma server %s, function dump: not queried: %s' % (server.display_url, why)}
 
     # cache
 
@@ -674,7 +815,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     @staticmethod
     def _cache_entry(entry):
         if 'dump' in entry:
-            return {'dump': json.dumps(entry['dump'], separators=(',', ':'))}
+            return {'dump': entry.get('text') or json.dumps(entry['dump'], separators=(',', ':'))}
         if entry.get('seen'):
             return {'error': entry['error'], 'seen': entry['seen']}
         return {'error': entry['error']}

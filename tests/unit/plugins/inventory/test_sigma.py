@@ -174,10 +174,12 @@ def no_settings_from_the_environment(monkeypatch):
 
 @pytest.fixture
 def fake(monkeypatch):
+    """A fake transport; the fetch runs in this process (a helper process would record its calls in its own copy)."""
     fake = Fake()
     plugin = inventory_loader.get(PLUGIN)
     assert plugin is not None, 'the plugin %s does not load' % PLUGIN
     monkeypatch.setattr(sys.modules[type(plugin).__module__], 'SigmaTransport', fake.transport_class())
+    monkeypatch.setattr(type(plugin), 'HELPER_PROCESS', False)
     return fake
 
 
@@ -336,7 +338,7 @@ def test_transport_options_and_defaults(tmp_path, fake):
     assert len(fake.transports) == 1
     kwargs = fake.transports[0]
     assert kwargs == dict(validate_certs=False, ca_path='/tmp/ca.pem', timeout=10.0, retries=1, username='u',
-                          password='p', headers={'X-Token': 't'}, pool_size=32, use_proxy=False)
+                          password='p', headers={'X-Token': 't'}, pool_size=1, per_server=1, use_proxy=False)
     # default scheme and port 9999; one dump per server, bounded by the timeout
     assert [(u, f) for u, f, _t in fake.calls] == [(URL % 1, 'dump')]
     assert 0 < fake.calls[0][2] <= 10.0
@@ -404,7 +406,8 @@ def test_options_from_the_environment(tmp_path, fake, monkeypatch):
     assert 'sigma_dump' in hostvars(inventory, 'a.example.net')
     kwargs = fake.transports[0]
     assert kwargs == dict(validate_certs=False, ca_path='/tmp/ca.pem', timeout=2.5, retries=0, username='ops',
-                          password='pw-from-env', headers={'X-Token': 'tok-from-env'}, pool_size=3, use_proxy=False)
+                          password='pw-from-env', headers={'X-Token': 'tok-from-env'}, pool_size=2, per_server=1,
+                          use_proxy=False)
     # NAME=VALUE pairs too, as a module's dict option takes them
     monkeypatch.setenv('SIGMA_HEADERS', 'X-Token=t1, X-Site=hanoi')
     run(tmp_path, dict(servers=[URL % 1]))
@@ -455,6 +458,24 @@ def test_bad_headers_are_refused_before_any_request(tmp_path, fake, monkeypatch,
     with pytest.raises(AnsibleParserError, match='headers must be a dictionary'):
         run(tmp_path, dict(servers=[URL % 1], headers=['X-Token']))
     assert fake.calls == []
+
+
+@pytest.mark.parametrize('count, max_workers, pool', [(1, None, 1), (5, None, 5), (300, None, 128), (300, 40, 40),
+                                                     (3, 40, 3)])
+def test_the_pool_is_sized_to_the_fleet(tmp_path, fake, count, max_workers, pool):
+    """One thread (and one pooled server) per server to ask, up to max_workers (128 by default)."""
+    urls = ['http://10.1.%d.%d:9999' % (i // 250, i % 250 + 1) for i in range(count)]
+    config = dict(servers=urls, cache=True, cache_plugin='ansible.builtin.jsonfile',
+                  cache_connection=str(tmp_path / 'cache'))
+    if max_workers:
+        config['max_workers'] = max_workers
+    run(tmp_path, config)
+    assert fake.transports[0]['pool_size'] == pool and fake.transports[0]['per_server'] == 1
+    assert len(fake.calls) == count
+    fake.answers[urls[0]] = make_dump('a')  # the next run asks only the one server not cached
+    fake.transports[:] = []
+    run(tmp_path, dict(config, servers=urls + ['http://10.9.9.9:9999']), cache=True)
+    assert fake.transports[0]['pool_size'] == 1
 
 
 # ---------------------------------------------------------------- hosts, variables, groups
@@ -1113,6 +1134,190 @@ def test_unusable_cache_content_is_refetched(tmp_path, fake):
     fake.calls[:] = []
     run(tmp_path, config)
     assert fake.calls == []
+
+
+# ---------------------------------------------------------------- the helper process
+
+HELPER_FLEET = 60  # at least the plugin's HELPER_MIN_SERVERS
+
+
+def helper_fleet(fake):
+    """60 servers: most answer (two GPU layouts), every 7th refuses, some answer ec != 0."""
+    urls = ['http://10.2.0.%d:9999' % i for i in range(1, HELPER_FLEET + 1)]
+    for i, url in enumerate(urls):
+        if i % 7 == 3:
+            continue  # connection refused
+        if i % 11 == 5:
+            fake.answers[url] = SigmaAPIError(url, 'dump', 'the server answered ec=3: busy', ec=3)
+        else:
+            fake.answers[url] = make_dump('h%02d' % i, models=(('NVIDIA A10',), ('Tesla T4', 'Tesla T4'))[i % 2])
+    return urls
+
+
+@pytest.fixture
+def helper(monkeypatch, fake):
+    """The fake transport, with the helper process allowed; the fake then records nothing here (the helper is a copy)."""
+    monkeypatch.setattr(type(inventory_loader.get(PLUGIN)), 'HELPER_PROCESS', True)
+    # the plugin forks only a process that runs no other thread: let the threads of earlier tests end
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread():
+            thread.join(5)
+    assert threading.active_count() == 1, threading.enumerate()
+    return fake
+
+
+def no_child_left():
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def test_the_helper_process_builds_the_same_inventory(tmp_path, helper, monkeypatch):
+    urls = helper_fleet(helper)
+    config = cache_config(tmp_path, urls, include_dump=True)
+    monkeypatch.setattr(type(inventory_loader.get(PLUGIN)), 'HELPER_PROCESS', False)
+    in_threads, _plugin, thread_warnings = run(tmp_path, config, cache=False)
+    assert len(helper.calls) == HELPER_FLEET and len(helper.transports) == 1
+
+    monkeypatch.setattr(type(inventory_loader.get(PLUGIN)), 'HELPER_PROCESS', True)
+    helper.calls[:] = []
+    helper.transports[:] = []
+    in_helper, _plugin, helper_warnings = run(tmp_path, config, cache=False)  # --flush-cache: all asked again
+    assert helper.calls == [] and helper.transports == [], 'the dumps were not fetched by a helper process'
+    assert no_child_left()
+    assert snapshot(in_helper) == snapshot(in_threads)
+    assert sorted(helper_warnings) == sorted(thread_warnings) and helper_warnings
+    # what the helper sent went to the cache as it is: a warm run rebuilds the same
+    assert snapshot(run(tmp_path, config)[0]) == snapshot(in_threads)
+    assert helper.calls == []
+    with open(str(tmp_path / 'cache' / os.listdir(str(tmp_path / 'cache'))[0])) as handle:
+        assert SEED_KEY not in handle.read()
+
+
+def test_fewer_servers_or_another_thread_keep_the_fetch_in_this_process(tmp_path, helper):
+    urls = helper_fleet(helper)
+    run(tmp_path, dict(servers=urls[:49]))
+    assert len(helper.calls) == 49  # below 50 servers: threads of this process
+    helper.calls[:] = []
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        run(tmp_path, dict(servers=urls))
+    finally:
+        stop.set()
+        other.join()
+    assert len(helper.calls) == HELPER_FLEET  # a fork would copy locks the other thread may hold
+
+
+def test_a_helper_that_dies_leaves_no_server_behind(tmp_path, helper):
+    urls = helper_fleet(helper)
+
+    def die(url, timeout):
+        os._exit(3)
+    helper.answers[urls[30]] = die
+    start = time.monotonic()
+    inventory, _plugin, warnings = run(tmp_path, dict(servers=urls, timeout=5))
+    assert time.monotonic() - start < 5
+    assert len(inventory.hosts) == HELPER_FLEET and no_child_left()
+    errors = dict((hostvars(inventory, h)['sigma_api_url'], hostvars(inventory, h).get('sigma_error'))
+                  for h in inventory.hosts)
+    ended = 'not queried: the helper process fetching the dumps ended early (exit status 3)'
+    assert all(errors[url].endswith(ended) for url in urls[30:])
+    assert errors[urls[30]] == 'Sigma server %s, function dump: %s' % (urls[30], ended)
+    assert len([w for w in warnings if ended in w]) >= HELPER_FLEET - 30
+
+
+def test_a_helper_that_hangs_is_stopped_at_the_time_limit(tmp_path, helper):
+    urls = helper_fleet(helper)
+
+    def hang(url, timeout):
+        time.sleep(60)  # a real client gives up after its timeout: this one never does
+    helper.answers[urls[10]] = hang
+    start = time.monotonic()
+    inventory = run(tmp_path, dict(servers=urls, timeout=0.5, retries=0))[0]
+    took = time.monotonic() - start
+    assert took < 0.5 + 2.0 + 1.5, 'the run took %.1f s' % took  # the time limit, the helper's grace, slack
+    assert len(inventory.hosts) == HELPER_FLEET and no_child_left()
+    error = [hostvars(inventory, h)['sigma_error'] for h in inventory.hosts
+             if hostvars(inventory, h)['sigma_api_url'] == urls[10]][0]
+    assert error == 'Sigma server %s, function dump: not queried: no answer within the time limit of 0.5 s ' \
+                    '(timeout x (retries + 1))' % urls[10]
+
+
+def test_strict_stops_the_helper(tmp_path, helper):
+    urls = helper_fleet(helper)
+    with pytest.raises(AnsibleError, match='undefined_thing'):
+        run(tmp_path, dict(servers=urls, strict=True, compose={'x': 'undefined_thing.attr'}))
+    assert no_child_left()
+
+
+SERVERS_IN_A_PROCESS = r"""
+import json, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+answers = json.loads(sys.stdin.readline())
+counts = {}
+lock = threading.Lock()
+class Handler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        port = self.server.server_address[1]
+        self.rfile.read(int(self.headers.get('Content-Length') or 0))
+        with lock:
+            counts[port] = counts.get(port, 0) + 1
+        status, ctype, body = answers[index[port]]
+        body = body.encode()
+        self.send_response(status)
+        self.send_header('Content-Type', ctype)
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+index = {}
+for i in range(len(answers)):
+    server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+    server.daemon_threads = True
+    index[server.server_address[1]] = i
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+print(json.dumps(sorted(index, key=index.get)), flush=True)
+sys.stdin.readline()
+print(json.dumps(counts), flush=True)
+"""
+
+
+def test_the_helper_with_the_real_client_asks_each_server_once(tmp_path, helper, monkeypatch):
+    """Real HTTP servers, in another process (this one must run no thread for the helper to be used)."""
+    import subprocess
+    plugin_module = sys.modules[type(inventory_loader.get(PLUGIN)).__module__]
+    from ansible_collections.sigma.media_server.plugins.module_utils._client import SigmaTransport
+    monkeypatch.setattr(plugin_module, 'SigmaTransport', SigmaTransport)
+    answers = [(200, 'application/json', json.dumps(make_dump('real-%02d' % i))) for i in range(HELPER_FLEET)]
+    # last: a server listed after one that cannot be used would not be given its reported name (Host names)
+    answers[58] = (502, 'text/html', '<html>502 Bad Gateway</html>')
+    answers[59] = (200, 'application/json', '{"ec": 2, "msg": "busy"}')
+    servers = subprocess.Popen([sys.executable, '-c', SERVERS_IN_A_PROCESS], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        servers.stdin.write(json.dumps(answers) + '\n')
+        servers.stdin.flush()
+        ports = json.loads(servers.stdout.readline())
+        urls = ['http://127.0.0.1:%d' % port for port in ports]
+        inventory = run(tmp_path, dict(servers=urls, timeout=5, retries=1))[0]
+        servers.stdin.write('done\n')
+        servers.stdin.flush()
+        counts = json.loads(servers.stdout.readline())
+    finally:
+        servers.kill()
+        servers.wait()
+    assert no_child_left()
+    # one request per server; the HTML answer (HTTP 502) is asked again once (retries: 1)
+    assert counts == dict((str(port), 2 if i == 58 else 1) for i, port in enumerate(ports))
+    assert len(inventory.hosts) == HELPER_FLEET
+    assert members(inventory, 'sigma_unreachable') == sorted(['127.0.0.1_%d' % ports[58], '127.0.0.1_%d' % ports[59]])
+    assert 'HTTP 502' in hostvars(inventory, '127.0.0.1_%d' % ports[58])['sigma_error']
+    assert hostvars(inventory, 'real-57')['sigma_api_url'] == urls[57]
 
 
 # ---------------------------------------------------------------- the real client
