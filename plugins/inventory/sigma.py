@@ -374,10 +374,11 @@ class _Server(object):
         return text
 
 
-def identity(dump):
-    """{'name': ..., 'hostname': ...}: what a (masked) dump says the server is called, as texts or None."""
-    server = normalize_dump(dump)['server']
-    return dict((key, server[key] if isinstance(server[key], str) else None) for key in ('name', 'hostname'))
+def identity(dump=None, facts=None):
+    """{'name': ..., 'hostname': ...}: what a (masked) dump, or the facts made of it, says the server is called."""
+    if facts is None:
+        facts = server_facts(dump)
+    return dict((key, facts[key] if isinstance(facts[key], str) else None) for key in ('name', 'hostname'))
 
 
 class _Names(object):
@@ -874,7 +875,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             dump = entry.get('dump')
             answered = isinstance(dump, dict)
             facts = server_facts(dump) if answered else None
-            ident = identity(dump) if answered else entry.get('seen')
+            ident = identity(facts=facts) if answered else entry.get('seen')
             host, refused, blocker = naming.name(index, ident)
             error = None if answered else str(entry.get('error') or 'unknown error')
             if refused and blocker is None:
