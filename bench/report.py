@@ -40,75 +40,14 @@ def _inv_index(rows):
 
 
 def inventory_md(res, plot_name=None):
-    rows = res['rows']
-    idx = _inv_index(rows)
-    p = res['plan']
-    out = [
-        'Modes, measured side by side in the same run (each cell the median of its repetitions, `reps`):',
-        '**cold**: cache enabled but empty, default pool (`max_workers: 32`); **warm**: the same again, the cache '
-        'filled; **serial**: no cache, `max_workers: 1`. Wall is the whole `ansible-inventory --list` process '
-        '(Python and Ansible start-up included); CPU is the controller\'s user+system time (the emulator runs in '
-        'another process and is not counted); requests are counted in the emulator\'s request log.',
-        '',
-    ]
-    header = ['servers', 'mode', 'reps', 'wall s', 'CPU s', 'CPU ms / server', 'requests', 'serial / this (wall)']
-    for proto in p['protocols']:
-        for latency in p['latencies']:
-            body = []
-            for size in p['sizes']:
-                serial = idx.get((proto, latency, size, 'serial'))
-                for mode in ('cold', 'warm', 'serial'):
-                    r = idx.get((proto, latency, size, mode))
-                    if r is None:
-                        continue
-                    body.append([size, mode, r['reps'], s(r['wall']), s(r['cpu']), s(r['cpu_per_server_ms'], 1),
-                                 r['requests'], s(ratio(serial['wall'], r['wall'])) + 'x' if serial else '-'])
-            out += ['**%s, %d ms latency**' % (proto, latency), '',
-                    table(header, body, ['--:', '---'] + ['--:'] * 6), '']
-    if plot_name:
-        out += ['![inventory wall time against fleet size](%s)' % plot_name, '']
-    return '\n'.join(out)
+    """The inventory section: bench_inventory.py renders what it measures."""
+    import bench_inventory  # pylint: disable=import-outside-toplevel
+    return bench_inventory.markdown(res, plot_name)
 
 
 def inventory_reading(res):
-    idx = _inv_index(res['rows'])
-    p = res['plan']
-    big, lat, low = max(p['sizes']), max(p['latencies']), min(p['latencies'])
-    lines = []
-    for proto in p['protocols']:
-        cold, warm, serial = (idx.get((proto, lat, big, m)) for m in ('cold', 'warm', 'serial'))
-        if cold and serial and warm:
-            lines.append(
-                '- Inventory, %s, %d servers, %d ms: the serial baseline takes **%sx** the wall time of the parallel '
-                'cold run (%s s against %s s); the warm cache sends %d requests (cold: %d) and takes %s s.'
-                % (proto, big, lat, s(ratio(serial['wall'], cold['wall']), 1), s(serial['wall']), s(cold['wall']),
-                   warm['requests'], cold['requests'], s(warm['wall'])))
-    for proto in p['protocols']:
-        cold, serial = idx.get((proto, low, big, 'cold')), idx.get((proto, low, big, 'serial'))
-        if cold and serial and low == 0 and cold['wall'] > 0.8 * serial['wall']:
-            lines.append(
-                '- Inventory, %s, %d servers, 0 ms: when answers cost nothing to wait for, the pool gains little or '
-                'nothing (serial / cold = %sx): the run is bound by the controller\'s CPU (%s s), not by waiting.%s'
-                % (proto, big, s(ratio(serial['wall'], cold['wall'])), s(cold['cpu']),
-                   ' The pool pays off as soon as servers take time to answer (%d ms rows).' % lat if lat else ''))
-    for proto in p['protocols']:
-        cold, warm = idx.get((proto, low, big, 'cold')), idx.get((proto, low, big, 'warm'))
-        floor = [idx[k]['wall'] for k in idx if k[0] == proto and k[1] == low and k[3] == 'warm']
-        if cold and warm and floor:
-            lines.append(
-                '- Inventory, %s, %d ms: the controller spends %s ms of CPU per server on a cold run of %d servers, '
-                '%s ms of which above a warm run (fetching and reading the answers); the fastest warm run, %s s, is '
-                'about the start-up of Python and Ansible.'
-                % (proto, low, s(cold['cpu_per_server_ms'], 1), big,
-                   s((cold['cpu'] - warm['cpu']) * 1000.0 / big, 1), s(min(floor))))
-    if 'https' in p['protocols'] and 'http' in p['protocols']:
-        a, b = idx.get(('http', low, big, 'cold')), idx.get(('https', low, big, 'cold'))
-        if a and b:
-            lines.append('- Inventory, TLS: the cold run over %d servers at %d ms costs %s ms CPU per server with '
-                         'https against %s with http (%sx).'
-                         % (big, low, s(b['cpu_per_server_ms'], 1), s(a['cpu_per_server_ms'], 1),
-                            s(ratio(b['cpu_per_server_ms'], a['cpu_per_server_ms']), 1)))
-    return lines
+    import bench_inventory  # pylint: disable=import-outside-toplevel
+    return bench_inventory.reading(res)
 
 
 def inventory_plot(res, path):
@@ -120,12 +59,13 @@ def inventory_plot(res, path):
 
     p = res['plan']
     idx = _inv_index(res['rows'])
+    sizes = sorted(set(r['servers'] for r in res['rows']))  # with the larger fleets of some cells
     fig, axes = plt.subplots(1, len(p['latencies']), figsize=(5.2 * len(p['latencies']), 4.2), squeeze=False)
     colors = {'cold': '#1f77b4', 'warm': '#2ca02c', 'serial': '#d62728'}
     for ax, latency in zip(axes[0], p['latencies']):
         for proto in p['protocols']:
             for mode in ('cold', 'warm', 'serial'):
-                pts = [(size, idx[(proto, latency, size, mode)]['wall']) for size in p['sizes']
+                pts = [(size, idx[(proto, latency, size, mode)]['wall']) for size in sizes
                        if (proto, latency, size, mode) in idx]
                 if not pts:
                     continue
@@ -140,8 +80,8 @@ def inventory_plot(res, path):
         ax.yaxis.set_minor_formatter(plain)
         ax.tick_params(axis='y', which='minor', labelsize=7)
         ax.xaxis.set_minor_formatter(ticker.NullFormatter())
-        ax.set_xticks(p['sizes'])
-        ax.set_xticklabels([str(x) for x in p['sizes']])
+        ax.set_xticks(sizes)
+        ax.set_xticklabels([str(x) for x in sizes])
         ax.set_xlabel('servers')
         ax.set_ylabel('ansible-inventory --list wall time (s)')
         ax.set_title('%d ms latency' % latency)
