@@ -233,7 +233,7 @@ HELPER_GRACE = 2.0  # seconds the helper may take beyond the time limit to repor
 
 def _reap(pid, kill=False):
     """Wait for the helper process to end (killed now, or if it has not ended within a second); its end in words."""
-    for _ in range(0 if kill else 20):
+    for _attempt in range(0 if kill else 20):
         ended, status = os.waitpid(pid, os.WNOHANG)
         if ended:
             break
@@ -449,7 +449,6 @@ class _Names(object):
             # what the unknown server reports could be this very name: not given, and the server not used
             return own, (chosen, None), self.unknown
         return chosen, refused, None
-
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -761,8 +760,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     index, kind, payload = bytes(buffered[start:end]).decode('utf-8').split('\t', 2)
                     start = end + 1
                     if int(index) != done:
-                        why = 'the helper process reported: %s' % (json.loads(payload) if index == '-1' else
-                                                                    'an answer out of order')
+                        reported = json.loads(payload) if index == '-1' else 'an answer out of order'
+                        why = 'the helper process reported: %s' % reported
                         break
                     done += 1
                     if kind == 'd':

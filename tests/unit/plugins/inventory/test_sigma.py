@@ -460,8 +460,8 @@ def test_bad_headers_are_refused_before_any_request(tmp_path, fake, monkeypatch,
     assert fake.calls == []
 
 
-@pytest.mark.parametrize('count, max_workers, pool', [(1, None, 1), (5, None, 5), (300, None, 128), (300, 40, 40),
-                                                     (3, 40, 3)])
+@pytest.mark.parametrize('count, max_workers, pool', [
+    (1, None, 1), (5, None, 5), (300, None, 128), (300, 40, 40), (3, 40, 3)])
 def test_the_pool_is_sized_to_the_fleet(tmp_path, fake, count, max_workers, pool):
     """One thread (and one pooled server) per server to ask, up to max_workers (128 by default)."""
     urls = ['http://10.1.%d.%d:9999' % (i // 250, i % 250 + 1) for i in range(count)]
@@ -675,17 +675,16 @@ def test_names_do_not_depend_on_the_order_of_the_answers(tmp_path, fake):
         name = 'srv-%d' % (i // 2) if i % 5 else 'srv-%d.example.net' % (i + 1)
         fake.answers[url] = make_dump(name)
     reference = names(run(tmp_path, dict(servers=urls, max_workers=1))[0])
-    for _ in range(3):
+    answers = dict(fake.answers)
+    for _round in range(3):
         delays = dict((url, rng.random() * 0.05) for url in urls)
 
-        def late(url, timeout, answer_of=dict(fake.answers)):
+        def late(url, timeout, delays=delays):
             time.sleep(delays[url])
-            return answer_of[url]
+            return answers[url]
         for url in urls:
             fake.answers[url] = late
         assert names(run(tmp_path, dict(servers=urls, max_workers=8))[0]) == reference
-        for url in urls:
-            fake.answers[url] = late.__defaults__[0][url]
 
 
 def test_the_cache_keeps_the_name_of_a_down_server(tmp_path, fake):

@@ -41,8 +41,10 @@ class Recorder(object):
                 with recorder.lock:
                     recorder.requests.append({'method': self.command, 'path': self.path, 'body': body,
                                               'headers': dict((k.lower(), v) for k, v in self.headers.items())})
-                status, headers, data = answer(self) if answer else (200, {}, b'{"ec": 0, "port": %d}'
-                                                                      % self.server.server_port)
+                if answer:
+                    status, headers, data = answer(self)
+                else:
+                    status, headers, data = 200, {}, b'{"ec": 0, "port": %d}' % self.server.server_port
                 self.send_response(status)
                 for name, value in dict({'Content-Type': 'application/json'}, **headers).items():
                     self.send_header(name, value)
@@ -77,7 +79,7 @@ def recorders():
 
 
 def test_every_call_sends_one_request_with_the_session_headers_auth_and_its_own_body(recorders, monkeypatch):
-    servers = [recorders() for _ in range(5)]
+    servers = [recorders() for _count in range(5)]
     transport = SigmaTransport(timeout=5, retries=0, username='ops', password='pw', headers={'X-Token': 't1'},
                                pool_size=4, per_server=1)
     prepared = []
@@ -166,7 +168,7 @@ def test_a_url_that_preparing_would_change_is_prepared_in_full(path):
 
 
 def test_many_threads_many_servers(recorders):
-    servers = [recorders() for _ in range(12)]
+    servers = [recorders() for _count in range(12)]
     transport = SigmaTransport(timeout=5, retries=0, pool_size=4, per_server=1)
 
     def call(index):
