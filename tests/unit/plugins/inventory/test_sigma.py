@@ -676,14 +676,15 @@ def test_names_do_not_depend_on_the_order_of_the_answers(tmp_path, fake):
         fake.answers[url] = make_dump(name)
     reference = names(run(tmp_path, dict(servers=urls, max_workers=1))[0])
     answers = dict(fake.answers)
-    for _round in range(3):
-        delays = dict((url, rng.random() * 0.05) for url in urls)
+    delays = {}
 
-        def late(url, timeout, delays=delays):
-            time.sleep(delays[url])
-            return answers[url]
-        for url in urls:
-            fake.answers[url] = late
+    def late(url, timeout):
+        time.sleep(delays[url])
+        return answers[url]
+    for url in urls:
+        fake.answers[url] = late
+    for _round in range(3):
+        delays.update((url, rng.random() * 0.05) for url in urls)
         assert names(run(tmp_path, dict(servers=urls, max_workers=8))[0]) == reference
 
 
