@@ -25,6 +25,7 @@ import traceback
 import warnings
 
 from urllib.parse import urlsplit, urlunsplit
+from urllib.request import getproxies
 
 try:
     import requests
@@ -231,6 +232,7 @@ class SigmaTransport(object):
         # credentials, no REQUESTS_CA_BUNDLE replacing ca_path.
         self.session.trust_env = False
         self.use_proxy = bool(use_proxy)
+        self._no_proxy_at_all = None  # found out at the first proxies_for
         self.session.verify = bool(validate_certs)
         if not validate_certs:
             # the caller says so once (a module warning); urllib3 would say it per request
@@ -255,6 +257,12 @@ class SigmaTransport(object):
         """The proxies for `url` from HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY (any case), as curl
         and ansible.builtin.uri read them; none when use_proxy is false or NO_PROXY matches the host."""
         if not self.use_proxy:
+            return {}
+        if self._no_proxy_at_all is None:
+            # get_environ_proxies reads the whole environment twice per URL (a fleet-wide run: 0.1-0.2 ms a
+            # server); with no proxy configured at all its answer is {} for every URL
+            self._no_proxy_at_all = not getproxies()
+        if self._no_proxy_at_all:
             return {}
         return requests.utils.get_environ_proxies(url)
 

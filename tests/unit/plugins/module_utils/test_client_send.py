@@ -179,3 +179,23 @@ def test_many_threads_many_servers(recorders):
     assert all(asked == answered for asked, answered in answers)
     assert sorted(json.loads(r['body'])['name'] for s in servers for r in s.requests) == \
         sorted('n%d' % i for i in range(96))
+
+
+def test_without_any_proxy_variable_no_url_reads_the_environment(monkeypatch):
+    """get_environ_proxies reads the whole environment for every URL: with no proxy set at all, it is not asked."""
+    import urllib.request
+    for name in list(urllib.request.getproxies_environment()):
+        for variable in (name + '_proxy', (name + '_proxy').upper()):
+            monkeypatch.delenv(variable, raising=False)
+    asked = []
+    real = requests.utils.get_environ_proxies
+    monkeypatch.setattr(requests.utils, 'get_environ_proxies', lambda url, *a, **k: asked.append(url) or real(url, *a, **k))
+    transport = SigmaTransport(timeout=5, retries=0)
+    assert [transport.client('http://10.0.0.%d' % i).proxies for i in range(1, 4)] == [{}, {}, {}]
+    assert asked == []
+    monkeypatch.setenv('HTTPS_PROXY', 'http://proxy.example.net:3128')
+    monkeypatch.setenv('NO_PROXY', '10.0.0.2')
+    transport = SigmaTransport(timeout=5, retries=0)
+    assert transport.client('https://10.0.0.1').proxies['https'] == 'http://proxy.example.net:3128'
+    assert transport.client('https://10.0.0.2').proxies == {}
+    assert len(asked) == 2
