@@ -317,6 +317,13 @@ def units_floor(session):
                     *session.posargs, env=env(PATH=path))
 
 
+@step('b', 'inventory-cores')
+def inventory_cores(session):
+    """The inventory AWX imports (no __ansible_unsafe) and a crafted server's templates never rendered, on
+    ansible-core 2.21 and 2.17 (.venv-2.21, .venv-floor; the inventory_sigma target does 2.19): cores.sh."""
+    session.run('bash', str(TARGETS / 'inventory_sigma' / 'cores.sh'), str(VENV221), str(VENVFLOOR), env=env())
+
+
 @step('b')
 def lint(session):
     """ansible-lint --profile production, offline."""
