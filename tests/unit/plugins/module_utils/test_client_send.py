@@ -58,7 +58,7 @@ class Recorder(object):
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_port
         self.url = 'http://127.0.0.1:%d' % self.port
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self.httpd.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True).start()
 
     def close(self):
         self.httpd.shutdown()
