@@ -15,7 +15,8 @@ description:
     a server that has not answered by then goes to the C(sigma_unreachable) group.
   - "On Linux, when at least 50 servers are to be asked, the threads run in a helper process forked from Ansible's,
     which hands each answer back as soon as it is there: the fetching then runs on another CPU core while Ansible
-    builds the hosts, instead of taking turns with it (Python runs one thread at a time). The helper is stopped at the
+    builds the hosts, instead of taking turns with it (Python runs one thread at a time). With more CPUs, more helpers
+    share the servers: one per 250 servers, at most one per CPU beyond the first and 4. The helpers are stopped at the
     time limit, so the run never waits longer. Elsewhere, or when Ansible's process runs other threads (a
     C(meta: refresh_inventory) in a play), the threads run in Ansible's process."
   - Host variables are prefixed C(sigma_) so they cannot clash with Ansible's own names.
@@ -451,6 +452,88 @@ class _Names(object):
         return chosen, refused, None
 
 
+class _Helper(object):
+    """A forked helper process fetching some servers' dumps, and the parent's end of its pipe."""
+
+    def __init__(self, pid, read_fd):
+        self.pid = pid
+        self.fd = read_fd
+        self.buffered = bytearray()
+        self.start_at = 0
+        self.why = None  # once set, nothing more is read from this helper
+
+    @classmethod
+    def start(cls, plugin, servers, timeout, retries, workers, headers):
+        read_fd, write_fd = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_fd)
+            os.close(write_fd)
+            raise
+        if pid == 0:  # the helper: never returns
+            code = 0
+            try:
+                os.close(read_fd)
+                with os.fdopen(write_fd, 'wb') as out:
+                    try:
+                        for index, entry in enumerate(plugin._fetch_in_threads(servers, timeout, retries, workers,
+                                                                               headers)):
+                            if 'dump' in entry:
+                                line = '%d\td\t%s\n' % (index, json.dumps(entry['dump'], separators=(',', ':')))
+                            else:
+                                line = '%d\te\t%s\n' % (index, json.dumps(entry['error']))
+                            out.write(line.encode('utf-8'))
+                            out.flush()  # Ansible builds this host while the next answers come
+                    except Exception as err:  # pylint: disable=broad-except
+                        out.write(('-1\te\t%s\n' % json.dumps('%s: %s' % (type(err).__name__, err))).encode('utf-8'))
+                        code = 1
+            except BaseException:  # pylint: disable=broad-except
+                code = 2
+            finally:
+                os._exit(code)  # no atexit handler, no flush of Ansible's buffers: they are the parent's
+        os.close(write_fd)
+        return cls(pid, read_fd)
+
+    def next(self, expected, limit, budget):
+        """The entry of this helper's server number `expected`, or None (and `why`) if it will not come."""
+        while self.why is None:
+            end = self.buffered.find(b'\n', self.start_at)
+            if end >= 0:
+                index, kind, payload = bytes(self.buffered[self.start_at:end]).decode('utf-8').split('\t', 2)
+                self.start_at = end + 1
+                if self.start_at > 1 << 16:
+                    del self.buffered[:self.start_at]
+                    self.start_at = 0
+                if int(index) != expected:
+                    self.why = 'the helper process reported: %s' % (
+                        json.loads(payload) if index == '-1' else 'an answer out of order')
+                    break
+                if kind == 'd':
+                    return {'dump': json.loads(payload), 'text': payload}
+                return {'error': json.loads(payload)}
+            remaining = limit - time.monotonic()
+            if remaining <= 0 or not select.select([self.fd], [], [], remaining)[0]:
+                self.why = 'no answer within the time limit of %g s (timeout x (retries + 1))' % budget
+                break
+            chunk = os.read(self.fd, 1 << 16)
+            if not chunk:
+                status = _reap(self.pid)
+                self.pid = None
+                self.why = 'the helper process fetching the dumps ended early (%s)' % status
+                break
+            self.buffered += chunk
+        return None
+
+    def stop(self, kill):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        if self.pid is not None:
+            _reap(self.pid, kill=kill)
+            self.pid = None
+
+
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     NAME = 'sigma.media_server.sigma'
@@ -696,91 +779,58 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 pool.shutdown(wait=True, cancel_futures=True)
             transport.close()
 
-    def _fetch_in_helper(self, servers, timeout, retries, max_workers, headers):
-        """_fetch_in_threads in a forked process, each answer sent back on a pipe as soon as it is there.
+    # How many servers a helper process is worth (a second one from 500 servers, ...), and the most helpers.
+    HELPER_SERVERS = 250
+    HELPER_MAX = 4
 
-        One line per server, in order: "INDEX<TAB>d<TAB>dump as JSON" or "INDEX<TAB>e<TAB>error as a JSON
-        string" (the licence key is masked and the secrets scrubbed before a line is written). The JSON text
-        of a dump goes to the cache as it is. The helper is killed when the time limit (and a grace for it to
-        report) has passed; a server it did not report gets an error that says why.
+    def _helper_count(self, count):
+        """One helper per HELPER_SERVERS servers, at most HELPER_MAX and one per CPU beyond the first.
+
+        The first CPU is Ansible's own process, which builds the hosts meanwhile: on two CPUs one helper
+        fetches faster than two that take turns with it (measured with bench/bench_inventory.py).
+        """
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cpus = os.cpu_count() or 1
+        return max(1, min(self.HELPER_MAX, cpus - 1, count // self.HELPER_SERVERS))
+
+    def _fetch_in_helper(self, servers, timeout, retries, max_workers, headers):
+        """_fetch_in_threads in forked helper processes, each answer sent back on a pipe as soon as it is there.
+
+        Helper h of H fetches servers[h::H] with max_workers / H threads. One line per server, in its order:
+        "INDEX<TAB>d<TAB>dump as JSON" or "INDEX<TAB>e<TAB>error as a JSON string" (the licence key is masked
+        and the secrets scrubbed before a line is written). The JSON text of a dump goes to the cache as it
+        is. The helpers are killed when the time limit (and a grace for them to report) has passed; a server
+        a helper did not report gets an error that says why.
         """
         budget = timeout * (retries + 1)
-        read_fd, write_fd = os.pipe()
+        count = self._helper_count(len(servers))
+        workers = max(1, max_workers // count)
+        helpers = []
         try:
-            pid = os.fork()
+            for part in range(count):
+                helpers.append(_Helper.start(self, servers[part::count], timeout, retries, workers, headers))
         except OSError:
-            os.close(read_fd)
-            os.close(write_fd)
+            for helper in helpers:
+                helper.stop(kill=True)
             yield from self._fetch_in_threads(servers, timeout, retries, max_workers, headers)
             return
-        if pid == 0:  # the helper: never returns
-            code = 0
-            try:
-                os.close(read_fd)
-                with os.fdopen(write_fd, 'wb') as out:
-                    try:
-                        for index, entry in enumerate(self._fetch_in_threads(servers, timeout, retries, max_workers,
-                                                                             headers)):
-                            if 'dump' in entry:
-                                line = '%d\td\t%s\n' % (index, json.dumps(entry['dump'], separators=(',', ':')))
-                            else:
-                                line = '%d\te\t%s\n' % (index, json.dumps(entry['error']))
-                            out.write(line.encode('utf-8'))
-                            out.flush()  # Ansible builds this host while the next answers come
-                    except Exception as err:  # pylint: disable=broad-except
-                        out.write(('-1\te\t%s\n' % json.dumps('%s: %s' % (type(err).__name__, err))).encode('utf-8'))
-                        code = 1
-            except BaseException:  # pylint: disable=broad-except
-                code = 2
-            finally:
-                os._exit(code)  # no atexit handler, no flush of Ansible's buffers: they are the parent's
-        os.close(write_fd)
         limit = time.monotonic() + budget + HELPER_GRACE
-        buffered = bytearray()
-        start = 0
-        done = 0
-        why = None
         stopped = True
         try:
-            while done < len(servers) and why is None:
-                remaining = limit - time.monotonic()
-                ready = select.select([read_fd], [], [], remaining)[0] if remaining > 0 else []
-                if not ready:
-                    why = 'no answer within the time limit of %g s (timeout x (retries + 1))' % budget
-                    break
-                chunk = os.read(read_fd, 1 << 16)
-                if not chunk:
-                    why = None  # found out below, from the helper's exit status
-                    break
-                buffered += chunk
-                while done < len(servers):
-                    end = buffered.find(b'\n', start)
-                    if end < 0:
-                        break
-                    index, kind, payload = bytes(buffered[start:end]).decode('utf-8').split('\t', 2)
-                    start = end + 1
-                    if int(index) != done:
-                        reported = json.loads(payload) if index == '-1' else 'an answer out of order'
-                        why = 'the helper process reported: %s' % reported
-                        break
-                    done += 1
-                    if kind == 'd':
-                        yield {'dump': json.loads(payload), 'text': payload}
-                    else:
-                        yield {'error': json.loads(payload)}
-                if start > 1 << 16:
-                    del buffered[:start]
-                    start = 0
+            for index, server in enumerate(servers):
+                helper = helpers[index % count]
+                entry = helper.next(index // count, limit, budget)
+                if entry is None:
+                    why = helper.why
+                    entry = {'error': 'Sigma server %s, function dump: not queried: %s' % (server.display_url, why)}
+                yield entry
             stopped = False
         finally:
-            os.close(read_fd)
-            # past the time limit, or the caller stopped early (strict): the helper is not waited for
-            status = _reap(pid, kill=stopped or why is not None)
-        if done < len(servers):
-            if why is None:
-                why = 'the helper process fetching the dumps ended early (%s)' % status
-            for server in servers[done:]:
-                yield {'error': 'Sigma server %s, function dump: not queried: %s' % (server.display_url, why)}
+            for helper in helpers:
+                # past the time limit, or the caller stopped early (strict): a helper is not waited for
+                helper.stop(kill=stopped or helper.why is not None)
 
     # cache
 

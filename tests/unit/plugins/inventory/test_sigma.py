@@ -1196,6 +1196,42 @@ def test_the_helper_process_builds_the_same_inventory(tmp_path, helper, monkeypa
         assert SEED_KEY not in handle.read()
 
 
+@pytest.mark.parametrize('helpers', [2, 3])
+def test_several_helpers_share_the_servers(tmp_path, helper, monkeypatch, helpers):
+    urls = helper_fleet(helper)
+    plugin_class = type(inventory_loader.get(PLUGIN))
+    monkeypatch.setattr(plugin_class, 'HELPER_PROCESS', False)
+    in_threads = run(tmp_path, dict(servers=urls, include_dump=True))[0]
+    monkeypatch.setattr(plugin_class, 'HELPER_PROCESS', True)
+    monkeypatch.setattr(plugin_class, '_helper_count', lambda self, count: helpers)
+    helper.calls[:] = []
+    # one of them dies half way: only its servers are lost, the others' answers all arrive
+    answers = dict(helper.answers)
+
+    def die(url, timeout):
+        os._exit(4)
+    helper.answers[urls[31]] = die
+    inventory = run(tmp_path, dict(servers=urls, include_dump=True))[0]
+    assert helper.calls == [] and no_child_left()
+    errors = dict((hostvars(inventory, h)['sigma_api_url'], hostvars(inventory, h).get('sigma_error'))
+                  for h in inventory.hosts)
+    ended = 'the helper process fetching the dumps ended early (exit status 4)'
+    lost = [url for url in urls if errors[url] and ended in errors[url]]
+    assert urls[31] in lost and all(urls.index(url) % helpers == 31 % helpers for url in lost)
+    helper.answers.clear()
+    helper.answers.update(answers)
+    again = run(tmp_path, dict(servers=urls, include_dump=True))[0]
+    assert names(again) == names(in_threads)
+    assert snapshot(again) == snapshot(in_threads)
+
+
+def test_one_helper_per_cpu_beyond_the_first(monkeypatch):
+    plugin = inventory_loader.get(PLUGIN)
+    for cpus, count, expected in ((1, 5000, 1), (2, 5000, 1), (3, 5000, 2), (8, 5000, 4), (8, 600, 2), (8, 60, 1)):
+        monkeypatch.setattr(os, 'sched_getaffinity', lambda pid, cpus=cpus: set(range(cpus)))
+        assert plugin._helper_count(count) == expected, (cpus, count)
+
+
 def test_fewer_servers_or_another_thread_keep_the_fetch_in_this_process(tmp_path, helper):
     urls = helper_fleet(helper)
     run(tmp_path, dict(servers=urls[:49]))
