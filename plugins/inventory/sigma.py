@@ -250,6 +250,27 @@ def _reap(pid, kill=False):
     return 'exit status %d' % os.WEXITSTATUS(status)
 
 
+def _leave_parent_io(parent):
+    """In a helper process just forked: nothing of Ansible's output, and no life beyond Ansible's process.
+
+    The helper's standard streams go to /dev/null: a copy of Ansible's stdout or stderr held open would make
+    whatever reads them (AWX, a pipeline) wait for the helper too after Ansible's process has ended (killed,
+    a cancelled inventory update). And it is killed when Ansible's process ends (Linux PR_SET_PDEATHSIG), so
+    no request is sent for an inventory that nobody will read.
+    """
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    try:
+        import ctypes  # pylint: disable=import-outside-toplevel
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    except (ImportError, OSError, AttributeError):
+        pass  # without it the helper still ends at the time limit
+    if os.getppid() != parent:  # Ansible's process ended before the signal was asked for
+        os._exit(0)
+
+
 def version_group(version):
     """'3.0.12' -> 'sigma_version_3_0' (major and minor); 'sigma_version_unknown' when absent."""
     if isinstance(version, (int, float)) and not isinstance(version, bool):
@@ -465,6 +486,7 @@ class _Helper(object):
     @classmethod
     def start(cls, plugin, servers, timeout, retries, workers, headers):
         read_fd, write_fd = os.pipe()
+        parent = os.getpid()
         try:
             pid = os.fork()
         except OSError:
@@ -475,6 +497,7 @@ class _Helper(object):
             code = 0
             try:
                 os.close(read_fd)
+                _leave_parent_io(parent)
                 with os.fdopen(write_fd, 'wb') as out:
                     try:
                         for index, entry in enumerate(plugin._fetch_in_threads(servers, timeout, retries, workers,
@@ -824,7 +847,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 entry = helper.next(index // count, limit, budget)
                 if entry is None:
                     why = helper.why
-                    entry = {'error': 'Sigma server %s, function dump: not queried: %s' % (server.display_url, why)}
+                    # asked or not, its answer never came back: the cause is the helper's
+                    entry = {'error': 'Sigma server %s, function dump: no result: %s' % (server.display_url, why)}
                 yield entry
             stopped = False
         finally:

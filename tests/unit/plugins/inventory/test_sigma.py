@@ -1260,7 +1260,7 @@ def test_a_helper_that_dies_leaves_no_server_behind(tmp_path, helper):
     assert len(inventory.hosts) == HELPER_FLEET and no_child_left()
     errors = dict((hostvars(inventory, h)['sigma_api_url'], hostvars(inventory, h).get('sigma_error'))
                   for h in inventory.hosts)
-    ended = 'not queried: the helper process fetching the dumps ended early (exit status 3)'
+    ended = 'no result: the helper process fetching the dumps ended early (exit status 3)'
     assert all(errors[url].endswith(ended) for url in urls[30:])
     assert errors[urls[30]] == 'Sigma server %s, function dump: %s' % (urls[30], ended)
     assert len([w for w in warnings if ended in w]) >= HELPER_FLEET - 30
@@ -1279,7 +1279,7 @@ def test_a_helper_that_hangs_is_stopped_at_the_time_limit(tmp_path, helper):
     assert len(inventory.hosts) == HELPER_FLEET and no_child_left()
     error = [hostvars(inventory, h)['sigma_error'] for h in inventory.hosts
              if hostvars(inventory, h)['sigma_api_url'] == urls[10]][0]
-    assert error == 'Sigma server %s, function dump: not queried: no answer within the time limit of 0.5 s ' \
+    assert error == 'Sigma server %s, function dump: no result: no answer within the time limit of 0.5 s ' \
                     '(timeout x (retries + 1))' % urls[10]
 
 
@@ -1291,7 +1291,7 @@ def test_strict_stops_the_helper(tmp_path, helper):
 
 
 SERVERS_IN_A_PROCESS = r"""
-import json, sys, threading
+import json, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 answers = json.loads(sys.stdin.readline())
 counts = {}
@@ -1303,6 +1303,8 @@ class Handler(BaseHTTPRequestHandler):
         with lock:
             counts[port] = counts.get(port, 0) + 1
         status, ctype, body = answers[index[port]]
+        if status == 0:  # a server that never answers
+            time.sleep(3600)
         body = body.encode()
         self.send_response(status)
         self.send_header('Content-Type', ctype)
@@ -1354,6 +1356,82 @@ def test_the_helper_with_the_real_client_asks_each_server_once(tmp_path, helper,
     assert members(inventory, 'sigma_unreachable') == sorted(['127.0.0.1_%d' % ports[58], '127.0.0.1_%d' % ports[59]])
     assert 'HTTP 502' in hostvars(inventory, '127.0.0.1_%d' % ports[58])['sigma_error']
     assert hostvars(inventory, 'real-57')['sigma_api_url'] == urls[57]
+
+
+def _children(pid):
+    """The process ids whose parent is `pid` (Linux /proc)."""
+    found = []
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                with open('/proc/%s/stat' % entry) as handle:
+                    stat = handle.read()
+            except OSError:
+                continue
+            if int(stat.rsplit(')', 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _running(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as handle:
+            return handle.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='the helper process runs on Linux only')
+def test_a_killed_ansible_inventory_leaves_no_helper_and_no_open_output(tmp_path):
+    """AWX cancels an inventory update by killing ansible-inventory: its output ends at once, its helper too.
+
+    A helper holding a copy of Ansible's stdout would keep AWX (or a pipeline) reading until its time limit,
+    and would go on asking servers for an inventory nobody reads.
+    """
+    import subprocess
+    import select
+    answers = [(200, 'application/json', json.dumps(make_dump('kill-%02d' % i))) for i in range(HELPER_FLEET)]
+    answers[3] = (0, '', '')  # never answers: the helper is still at work when Ansible's process is killed
+    servers = subprocess.Popen([sys.executable, '-c', SERVERS_IN_A_PROCESS], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    inventory = None
+    try:
+        servers.stdin.write(json.dumps(answers) + '\n')
+        servers.stdin.flush()
+        urls = ['http://127.0.0.1:%d' % port for port in json.loads(servers.stdout.readline())]
+        config = tmp_path / 'kill.sigma.yml'
+        config.write_text(json.dumps({'plugin': PLUGIN, 'servers': urls, 'timeout': 60, 'retries': 0}))
+        client_file = sys.modules[SigmaAPIError.__module__].__file__  # where the collection was loaded from
+        collections = client_file[:client_file.rindex(os.sep + 'ansible_collections' + os.sep)]
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_INVENTORY_ENABLED='auto',
+                   ANSIBLE_HOME=str(tmp_path / 'home'))
+        env.pop('ANSIBLE_INVENTORY_CACHE', None)
+        inventory = subprocess.Popen([sys.executable, '-m', 'ansible.cli.inventory', '-i', str(config), '--list'],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        deadline = time.monotonic() + 30
+        while not _children(inventory.pid):
+            assert inventory.poll() is None and time.monotonic() < deadline, 'no helper process was started'
+            time.sleep(0.02)
+        helpers = _children(inventory.pid)
+        time.sleep(0.5)  # the helper's requests are under way
+        inventory.kill()
+        inventory.wait()
+        deadline = time.monotonic() + 5
+        for stream in (inventory.stdout, inventory.stderr):
+            while True:
+                ready = select.select([stream], [], [], max(0.0, deadline - time.monotonic()))[0]
+                assert ready, 'the output of the killed ansible-inventory is still held open (by its helper)'
+                if not os.read(stream.fileno(), 1 << 16):
+                    break
+        while any(_running(pid) for pid in helpers):
+            assert time.monotonic() < deadline, 'the helper process outlived ansible-inventory'
+            time.sleep(0.02)
+    finally:
+        if inventory is not None and inventory.poll() is None:
+            inventory.kill()
+            inventory.wait()
+        servers.kill()
+        servers.wait()
 
 
 # ---------------------------------------------------------------- the real client
