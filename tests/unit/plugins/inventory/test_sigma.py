@@ -1399,15 +1399,7 @@ def test_a_killed_ansible_inventory_leaves_no_helper_and_no_open_output(tmp_path
         servers.stdin.write(json.dumps(answers) + '\n')
         servers.stdin.flush()
         urls = ['http://127.0.0.1:%d' % port for port in json.loads(servers.stdout.readline())]
-        config = tmp_path / 'kill.sigma.yml'
-        config.write_text(json.dumps({'plugin': PLUGIN, 'servers': urls, 'timeout': 60, 'retries': 0}))
-        client_file = sys.modules[SigmaAPIError.__module__].__file__  # where the collection was loaded from
-        collections = client_file[:client_file.rindex(os.sep + 'ansible_collections' + os.sep)]
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_INVENTORY_ENABLED='auto',
-                   ANSIBLE_HOME=str(tmp_path / 'home'))
-        env.pop('ANSIBLE_INVENTORY_CACHE', None)
-        inventory = subprocess.Popen([sys.executable, '-m', 'ansible.cli.inventory', '-i', str(config), '--list'],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        inventory = _inventory_command(tmp_path, {'servers': urls, 'timeout': 60, 'retries': 0})
         deadline = time.monotonic() + 30
         while not _children(inventory.pid):
             assert inventory.poll() is None and time.monotonic() < deadline, 'no helper process was started'
@@ -1432,6 +1424,59 @@ def test_a_killed_ansible_inventory_leaves_no_helper_and_no_open_output(tmp_path
             inventory.wait()
         servers.kill()
         servers.wait()
+
+
+def _inventory_command(tmp_path, config, *args):
+    """ansible-inventory on `config` in a process of its own, the collection where these tests loaded it."""
+    import subprocess
+    client_file = sys.modules[SigmaAPIError.__module__].__file__  # where the collection was loaded from
+    collections = client_file[:client_file.rindex(os.sep + 'ansible_collections' + os.sep)]
+    path = tmp_path / 'cli.sigma.yml'
+    path.write_text(json.dumps(dict(config, plugin=PLUGIN)))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_INVENTORY_ENABLED='auto',
+               ANSIBLE_HOME=str(tmp_path / 'home'), ANSIBLE_NOCOLOR='1')
+    env.pop('ANSIBLE_INVENTORY_CACHE', None)
+    return subprocess.Popen([sys.executable, '-m', 'ansible.cli.inventory', '-i', str(path), '--list'] + list(args),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='the helper process runs on Linux only')
+def test_awx_export_through_the_helper_with_a_hanging_a_broken_and_a_dead_server(tmp_path):
+    """What AWX runs (ansible-inventory --list --export) over a fleet the helper process fetches: the server
+    that never answers, the one behind a broken proxy and the dead one are named with their cause, by the
+    time limit; the others are all there, in plain values."""
+    import subprocess
+    answers = [(200, 'application/json', json.dumps(make_dump('awx-%02d' % i))) for i in range(HELPER_FLEET)]
+    answers[3] = (0, '', '')  # never answers
+    answers[7] = (502, 'text/html', '<html>502 Bad Gateway</html>')
+    servers = subprocess.Popen([sys.executable, '-c', SERVERS_IN_A_PROCESS], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        servers.stdin.write(json.dumps(answers) + '\n')
+        servers.stdin.flush()
+        urls = ['http://127.0.0.1:%d' % port for port in json.loads(servers.stdout.readline())]
+        urls[11] = 'http://127.0.0.1:%d' % _free_port()  # dead
+        entries = [{'url': url, 'name': 'srv-%02d' % i} for i, url in enumerate(urls)]
+        start = time.monotonic()
+        inventory = _inventory_command(tmp_path, {'servers': entries, 'timeout': 1, 'retries': 0}, '--export')
+        out, err = inventory.communicate(timeout=60)
+        took = time.monotonic() - start
+    finally:
+        servers.kill()
+        servers.wait()
+    assert inventory.returncode == 0, err.decode()
+    # the time limit (1 s) and the helper's grace (2 s), with room for Ansible's start on a busy machine
+    assert took < 15, 'ansible-inventory took %.1f s' % took
+    assert b'__ansible_unsafe' not in out
+    data = json.loads(out)
+    hostvars_out = data['_meta']['hostvars']
+    assert sorted(hostvars_out) == ['srv-%02d' % i for i in range(HELPER_FLEET)]
+    assert sorted(data['sigma_unreachable']['hosts']) == ['srv-03', 'srv-07', 'srv-11']
+    errors = dict((h, hostvars_out[h]['sigma_error']) for h in ('srv-03', 'srv-07', 'srv-11'))
+    assert errors['srv-03'].startswith('Sigma server %s, function dump: no answer within' % urls[3]), errors
+    assert errors['srv-07'].startswith('Sigma server %s, function dump: HTTP 502' % urls[7]), errors
+    assert errors['srv-11'] == 'Sigma server %s, function dump: connection refused' % urls[11], errors
+    assert hostvars_out['srv-59']['sigma_gpu_models'] == ['NVIDIA A10']
 
 
 # ---------------------------------------------------------------- the real client
