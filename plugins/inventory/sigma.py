@@ -557,6 +557,20 @@ class _Helper(object):
             self.pid = None
 
 
+class _InProcess(object):
+    """A part of the servers the helper processes could not take: the fetch in threads of this process."""
+
+    def __init__(self, entries):
+        self.entries = entries  # a generator: its threads start at the first answer asked for
+        self.why = None
+
+    def next(self, expected, limit, budget):  # pylint: disable=unused-argument
+        return next(self.entries, None)
+
+    def stop(self, kill):  # pylint: disable=unused-argument
+        self.entries.close()
+
+
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     NAME = 'sigma.media_server.sigma'
@@ -831,14 +845,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         count = self._helper_count(len(servers))
         workers = max(1, max_workers // count)
         helpers = []
-        try:
-            for part in range(count):
+        for part in range(count):
+            try:
                 helpers.append(_Helper.start(self, servers[part::count], timeout, retries, workers, headers))
-        except OSError:
-            for helper in helpers:
-                helper.stop(kill=True)
-            yield from self._fetch_in_threads(servers, timeout, retries, max_workers, headers)
-            return
+            except OSError:
+                # no process for this part (out of memory, the process limit): fetched in threads here, after
+                # every fork (a part already under way in a helper is not asked again)
+                helpers.append(_InProcess(self._fetch_in_threads(servers[part::count], timeout, retries, workers,
+                                                                 headers)))
         limit = time.monotonic() + budget + HELPER_GRACE
         stopped = True
         try:

@@ -1225,6 +1225,31 @@ def test_several_helpers_share_the_servers(tmp_path, helper, monkeypatch, helper
     assert snapshot(again) == snapshot(in_threads)
 
 
+def test_a_helper_that_cannot_be_forked_leaves_its_part_to_this_process_and_no_server_is_asked_twice(
+        tmp_path, helper, monkeypatch):
+    urls = helper_fleet(helper)
+    plugin_class = type(inventory_loader.get(PLUGIN))
+    monkeypatch.setattr(plugin_class, 'HELPER_PROCESS', False)
+    in_threads = run(tmp_path, dict(servers=urls, include_dump=True))[0]
+    monkeypatch.setattr(plugin_class, 'HELPER_PROCESS', True)
+    monkeypatch.setattr(plugin_class, '_helper_count', lambda self, count: 2)
+    forks = []
+    real_fork = os.fork
+
+    def fork():
+        forks.append(1)
+        if len(forks) == 2:
+            raise OSError(11, 'Resource temporarily unavailable')
+        return real_fork()
+    monkeypatch.setattr(os, 'fork', fork)
+    helper.calls[:] = []
+    inventory = run(tmp_path, dict(servers=urls, include_dump=True))[0]
+    assert no_child_left()
+    # the first helper fetched servers[0::2]; only the second part was asked here, each server once
+    assert sorted(u for u, _f, _t in helper.calls) == sorted(urls[1::2])
+    assert snapshot(inventory) == snapshot(in_threads)
+
+
 def test_one_helper_per_cpu_beyond_the_first(monkeypatch):
     plugin = inventory_loader.get(PLUGIN)
     for cpus, count, expected in ((1, 5000, 1), (2, 5000, 1), (3, 5000, 2), (8, 5000, 4), (8, 600, 2), (8, 60, 1)):
