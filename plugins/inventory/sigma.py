@@ -17,8 +17,9 @@ description:
     which hands each answer back as soon as it is there: the fetching then runs on another CPU core while Ansible
     builds the hosts, instead of taking turns with it (Python runs one thread at a time). With more CPUs, more helpers
     share the servers: one per 250 servers, at most one per CPU beyond the first and 4. The helpers are stopped at the
-    time limit, so the run never waits longer. Elsewhere, or when Ansible's process runs other threads (a
-    C(meta: refresh_inventory) in a play), the threads run in Ansible's process."
+    time limit, so the run never waits longer; they never write to Ansible's output and end with Ansible's process.
+    Elsewhere, or when Ansible's process runs other threads (a C(meta: refresh_inventory) in a play), the threads run
+    in Ansible's process."
   - Host variables are prefixed C(sigma_) so they cannot clash with Ansible's own names.
   - "Groups: C(sigma_gpu_<model>) for every GPU model of a server (C(sigma_gpu_nvidia_a10); a server with two models joins
     both), C(sigma_gpu_none) for a server without GPU, C(sigma_gpu_unknown) for a server with a card whose model it does
