@@ -566,7 +566,10 @@ class _InProcess(object):
         self.why = None
 
     def next(self, expected, limit, budget):  # pylint: disable=unused-argument
-        return next(self.entries, None)
+        entry = next(self.entries, None)
+        if entry is None:
+            self.why = 'the fetch in threads of this process ended early'
+        return entry
 
     def stop(self, kill):  # pylint: disable=unused-argument
         self.entries.close()
