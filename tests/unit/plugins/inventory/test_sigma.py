@@ -1350,9 +1350,35 @@ print(json.dumps(counts), flush=True)
 """
 
 
+class ServersInAProcess(object):
+    """HTTP servers answering `answers` [(status, content type, body); status 0: never answers] in another
+    process (this one must run no thread for the helper process to be used); `urls`, then `counts()`."""
+
+    def __init__(self, answers):
+        import subprocess
+        self.process = subprocess.Popen([sys.executable, '-c', SERVERS_IN_A_PROCESS], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)
+        self.process.stdin.write(json.dumps(answers) + '\n')
+        self.process.stdin.flush()
+        self.ports = json.loads(self.process.stdout.readline())
+        self.urls = ['http://127.0.0.1:%d' % port for port in self.ports]
+
+    def counts(self):
+        """{port as text: requests received}"""
+        self.process.stdin.write('done\n')
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.process.kill()
+        self.process.wait()
+
+
 def test_the_helper_with_the_real_client_asks_each_server_once(tmp_path, helper, monkeypatch):
     """Real HTTP servers, in another process (this one must run no thread for the helper to be used)."""
-    import subprocess
     plugin_module = sys.modules[type(inventory_loader.get(PLUGIN)).__module__]
     from ansible_collections.sigma.media_server.plugins.module_utils._client import SigmaTransport
     monkeypatch.setattr(plugin_module, 'SigmaTransport', SigmaTransport)
@@ -1360,27 +1386,17 @@ def test_the_helper_with_the_real_client_asks_each_server_once(tmp_path, helper,
     # last: a server listed after one that cannot be used would not be given its reported name (Host names)
     answers[58] = (502, 'text/html', '<html>502 Bad Gateway</html>')
     answers[59] = (200, 'application/json', '{"ec": 2, "msg": "busy"}')
-    servers = subprocess.Popen([sys.executable, '-c', SERVERS_IN_A_PROCESS], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True)
-    try:
-        servers.stdin.write(json.dumps(answers) + '\n')
-        servers.stdin.flush()
-        ports = json.loads(servers.stdout.readline())
-        urls = ['http://127.0.0.1:%d' % port for port in ports]
-        inventory = run(tmp_path, dict(servers=urls, timeout=5, retries=1))[0]
-        servers.stdin.write('done\n')
-        servers.stdin.flush()
-        counts = json.loads(servers.stdout.readline())
-    finally:
-        servers.kill()
-        servers.wait()
+    with ServersInAProcess(answers) as servers:
+        ports = servers.ports
+        inventory = run(tmp_path, dict(servers=servers.urls, timeout=5, retries=1))[0]
+        counts = servers.counts()
     assert no_child_left()
     # one request per server; the HTML answer (HTTP 502) is asked again once (retries: 1)
     assert counts == dict((str(port), 2 if i == 58 else 1) for i, port in enumerate(ports))
     assert len(inventory.hosts) == HELPER_FLEET
     assert members(inventory, 'sigma_unreachable') == sorted(['127.0.0.1_%d' % ports[58], '127.0.0.1_%d' % ports[59]])
     assert 'HTTP 502' in hostvars(inventory, '127.0.0.1_%d' % ports[58])['sigma_error']
-    assert hostvars(inventory, 'real-57')['sigma_api_url'] == urls[57]
+    assert hostvars(inventory, 'real-57')['sigma_api_url'] == servers.urls[57]
 
 
 def _children(pid):
@@ -1413,42 +1429,34 @@ def test_a_killed_ansible_inventory_leaves_no_helper_and_no_open_output(tmp_path
     A helper holding a copy of Ansible's stdout would keep AWX (or a pipeline) reading until its time limit,
     and would go on asking servers for an inventory nobody reads.
     """
-    import subprocess
     import select
     answers = [(200, 'application/json', json.dumps(make_dump('kill-%02d' % i))) for i in range(HELPER_FLEET)]
     answers[3] = (0, '', '')  # never answers: the helper is still at work when Ansible's process is killed
-    servers = subprocess.Popen([sys.executable, '-c', SERVERS_IN_A_PROCESS], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True)
-    inventory = None
-    try:
-        servers.stdin.write(json.dumps(answers) + '\n')
-        servers.stdin.flush()
-        urls = ['http://127.0.0.1:%d' % port for port in json.loads(servers.stdout.readline())]
-        inventory = _inventory_command(tmp_path, {'servers': urls, 'timeout': 60, 'retries': 0})
-        deadline = time.monotonic() + 30
-        while not _children(inventory.pid):
-            assert inventory.poll() is None and time.monotonic() < deadline, 'no helper process was started'
-            time.sleep(0.02)
-        helpers = _children(inventory.pid)
-        time.sleep(0.5)  # the helper's requests are under way
-        inventory.kill()
-        inventory.wait()
-        deadline = time.monotonic() + 5
-        for stream in (inventory.stdout, inventory.stderr):
-            while True:
-                ready = select.select([stream], [], [], max(0.0, deadline - time.monotonic()))[0]
-                assert ready, 'the output of the killed ansible-inventory is still held open (by its helper)'
-                if not os.read(stream.fileno(), 1 << 16):
-                    break
-        while any(_running(pid) for pid in helpers):
-            assert time.monotonic() < deadline, 'the helper process outlived ansible-inventory'
-            time.sleep(0.02)
-    finally:
-        if inventory is not None and inventory.poll() is None:
+    with ServersInAProcess(answers) as servers:
+        inventory = _inventory_command(tmp_path, {'servers': servers.urls, 'timeout': 60, 'retries': 0})
+        try:
+            deadline = time.monotonic() + 30
+            while not _children(inventory.pid):
+                assert inventory.poll() is None and time.monotonic() < deadline, 'no helper process was started'
+                time.sleep(0.02)
+            helpers = _children(inventory.pid)
+            time.sleep(0.5)  # the helper's requests are under way
             inventory.kill()
             inventory.wait()
-        servers.kill()
-        servers.wait()
+            deadline = time.monotonic() + 5
+            for stream in (inventory.stdout, inventory.stderr):
+                while True:
+                    ready = select.select([stream], [], [], max(0.0, deadline - time.monotonic()))[0]
+                    assert ready, 'the output of the killed ansible-inventory is still held open (by its helper)'
+                    if not os.read(stream.fileno(), 1 << 16):
+                        break
+            while any(_running(pid) for pid in helpers):
+                assert time.monotonic() < deadline, 'the helper process outlived ansible-inventory'
+                time.sleep(0.02)
+        finally:
+            if inventory.poll() is None:
+                inventory.kill()
+                inventory.wait()
 
 
 def _inventory_command(tmp_path, config, *args):
@@ -1470,25 +1478,17 @@ def test_awx_export_through_the_helper_with_a_hanging_a_broken_and_a_dead_server
     """What AWX runs (ansible-inventory --list --export) over a fleet the helper process fetches: the server
     that never answers, the one behind a broken proxy and the dead one are named with their cause, by the
     time limit; the others are all there, in plain values."""
-    import subprocess
     answers = [(200, 'application/json', json.dumps(make_dump('awx-%02d' % i))) for i in range(HELPER_FLEET)]
     answers[3] = (0, '', '')  # never answers
     answers[7] = (502, 'text/html', '<html>502 Bad Gateway</html>')
-    servers = subprocess.Popen([sys.executable, '-c', SERVERS_IN_A_PROCESS], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True)
-    try:
-        servers.stdin.write(json.dumps(answers) + '\n')
-        servers.stdin.flush()
-        urls = ['http://127.0.0.1:%d' % port for port in json.loads(servers.stdout.readline())]
+    with ServersInAProcess(answers) as servers:
+        urls = list(servers.urls)
         urls[11] = 'http://127.0.0.1:%d' % _free_port()  # dead
         entries = [{'url': url, 'name': 'srv-%02d' % i} for i, url in enumerate(urls)]
         start = time.monotonic()
         inventory = _inventory_command(tmp_path, {'servers': entries, 'timeout': 1, 'retries': 0}, '--export')
         out, err = inventory.communicate(timeout=60)
         took = time.monotonic() - start
-    finally:
-        servers.kill()
-        servers.wait()
     assert inventory.returncode == 0, err.decode()
     # the time limit (1 s) and the helper's grace (2 s), with room for Ansible's start on a busy machine
     assert took < 15, 'ansible-inventory took %.1f s' % took
