@@ -65,14 +65,15 @@ def _leaves(value):
 def mask_keys(obj, names, mask=MASK, found=None):
     """A deep copy of `obj` with the values of keys in `names` (lower-case,
     matched case-insensitively) replaced by `mask`. Masked strings (inside a
-    masked dict or list too) are added to the `found` set, for `no_log_values`."""
+    masked dict or list too) are added to the `found` set, for `no_log_values`.
+    `mask` may be a function of the value (a keyed digest, for instance)."""
     if isinstance(obj, dict):
         out = {}
         for key, value in obj.items():
             if isinstance(key, str) and key.lower() in names and value not in (None, ''):
                 if found is not None:
                     found.update(_leaves(value))
-                out[key] = mask
+                out[key] = mask(value) if callable(mask) else mask
             else:
                 out[key] = mask_keys(value, names, mask, found)
         return out
@@ -81,7 +82,7 @@ def mask_keys(obj, names, mask=MASK, found=None):
     return copy.copy(obj)
 
 
-def _mask_url(text, found):
+def _mask_url(text, found, mask=MASK):
     if '@' not in text or '://' not in text:
         return text
     try:
@@ -95,19 +96,20 @@ def _mask_url(text, found):
         found.add(password)
     userinfo, _at, host = parts.netloc.rpartition('@')
     user = userinfo.split(':', 1)[0]
-    return urlunsplit((parts.scheme, '%s:%s@%s' % (user, MASK, host), parts.path, parts.query, parts.fragment))
+    shown = mask(password) if callable(mask) else mask
+    return urlunsplit((parts.scheme, '%s:%s@%s' % (user, shown, host), parts.path, parts.query, parts.fragment))
 
 
-def mask_url_passwords(obj, found=None):
+def mask_url_passwords(obj, found=None, mask=MASK):
     """A copy of `obj` where every string that is a URL with a password has it masked.
 
     `srt://u:pw@h:9000` becomes `srt://u:********@h:9000`; the passwords are
-    added to the `found` set, for `no_log_values`.
+    added to the `found` set, for `no_log_values`. `mask` may be a function of the password.
     """
     if isinstance(obj, dict):
-        return dict((k, mask_url_passwords(v, found)) for k, v in obj.items())
+        return dict((k, mask_url_passwords(v, found, mask)) for k, v in obj.items())
     if isinstance(obj, list):
-        return [mask_url_passwords(v, found) for v in obj]
+        return [mask_url_passwords(v, found, mask) for v in obj]
     if isinstance(obj, str):
-        return _mask_url(obj, found)
+        return _mask_url(obj, found, mask)
     return obj

@@ -564,17 +564,23 @@ def input_urls(inp):
 # Secrets
 
 
-def mask(obj, found=None):
+def mask(obj, found=None, replace=MASK):
     """A copy of `obj` (job options, an API body, a progress entry) with secrets masked.
 
-    Secret values (DRM keys, key servers, S3 keys, URL passwords) are added to `found`.
+    Secret values (DRM keys, key servers, S3 keys, URL passwords) are added to
+    `found`. `replace` is the mask, or a function of the secret value (the
+    record's keyed digest).
     """
     found = set() if found is None else found
-    return mask_url_passwords(mask_keys(obj, SECRET_KEYS, found=found), found)
+    return mask_url_passwords(mask_keys(obj, SECRET_KEYS, replace, found=found), found, replace)
+
+
+# A keyed digest that stands for a secret (the job record's; see _jobs/record.py): not a secret itself.
+TOKEN_RE = re.compile(r'^\*{8}:[0-9a-f]{16}$')
 
 
 def secrets_of(obj):
-    """The secret values in `obj`, for `no_log_values` (like _ci's, 3 characters or more)."""
+    """The secret values in `obj`, for `no_log_values` (like _ci's, 3 characters or more; not masks or tokens)."""
     found = set()
     mask(obj, found)
-    return set(s for s in found if len(s) >= 3 and s != MASK)
+    return set(s for s in found if len(s) >= 3 and s != MASK and not TOKEN_RE.match(s))

@@ -134,7 +134,8 @@ class JobModule(SigmaModule):
 
     def _load_params(self):
         super(JobModule, self)._load_params()
-        self.no_log_values.update(secrets_of(self.params))
+        # `record` (set by the action plugin) holds keyed digests, no secret
+        self.no_log_values.update(secrets_of(dict((k, v) for k, v in self.params.items() if k != 'record')))
 
 
 __all__ = ['SigmaError', 'SigmaModule', 'JobModule', 'connection_argument_spec', 'connection_errors', 'make_client']

@@ -27,6 +27,7 @@ author:
 extends_documentation_fragment:
   - sigma.media_server.connection
   - sigma.media_server.wait
+  - sigma.media_server.record
   - sigma.media_server.job
   - sigma.media_server.attributes
 attributes:
@@ -41,10 +42,10 @@ attributes:
   idempotent:
     support: partial
     details:
-      - Changes are detected from what C(progress) reports and from a digest of the configuration kept in C(_id).
-      - On a server that echoes C(_id) empty, only the reported fields can be compared (a warning says so).
-      - After live C(update) calls, the next run is a no-op only where the ledger of live updates is kept (see the notes);
-        elsewhere it sends the same updates once more, without a restart.
+      - Changes are detected from what C(progress) reports, from the record of what was applied and from a digest of
+        the configuration kept in C(_id) (see the notes).
+      - Without a record of the running job, its live settings are sent again (changed, without a restart), and on a
+        server that echoes C(_id) empty only the reported fields can be compared (a warning says so).
 options:
   state:
     description:
@@ -62,30 +63,21 @@ options:
     default: false
 notes:
   - B(How changes are seen.) C(progress) reports only the inputs, profile ids, targets (format, url, select), weight
-    and C(_id) of a job. The module compares those, and writes into C(_id) at start a 24-hex record of the rest,
-    12 hex of the digest of the part of the configuration that needs a restart, then 12 hex of the digest of the
-    part a running live job can take through C(update).
+    and C(_id) of a job. The module compares those, and the rest with its record of what it applied (see the notes
+    on the record). It also writes into C(_id) at start 12 hex of the digest of the part of the configuration that
+    needs a restart, then 12 hex of the digest of the part a running live job can take through C(update).
   - B(Live updates.) When only watermark position or visibility (O(watermarks[].x), O(watermarks[].y),
     O(watermarks[].enable) of a watermark with an id), an audio O(profiles[].volume), the DRM settings (the same on
     every target that has DRM) or the manifest header (the same on every hls and dash target) changed, a running
     live job gets C(update) calls instead of a restart, so viewers see no interruption. As the server reports none
     of these settings, every one of them is sent (each watermark, each audio volume, the DRM and the header), not only
     the one that changed. Adding or removing such a setting restarts the job.
-  - B(Why a ledger.) C(update) cannot rewrite C(_id) and C(progress) reports none of these settings, so the server
-    alone cannot tell "already updated" from "needs the update". The module records the live digest it applied in a
-    small JSON file per server under E(SIGMA_STATE_DIR) (default C(~/.cache/sigma.media_server)) on the machine that
-    runs it, valid while the job keeps the same C(_id) and start time; it holds digests only, no secret. With the
-    record, the next run is a no-op. Without it (another machine, a fresh container) the next run sends the same
-    C(update) calls once more (changed, still no restart) and records them. In AWX / Automation Platform, whose
-    execution environments start empty, point E(SIGMA_STATE_DIR) at a persistent volume to keep the record.
-  - When the server echoes C(_id) empty, or O(extra) sets C(_id), only the reported fields are compared and the
-    module warns that other changes cannot be seen; use O(force) or O(state=restarted) to apply them.
   - Secrets (DRM keys, key URIs and key servers, S3 keys given through O(extra), passwords in URLs) are masked in
     RV(job), RV(diff) and RV(actions) and hidden from all output.
   - Failures (server unreachable, timeout, HTTP error, C(ec) not 0) make the module fail with a message naming the
     server, the function and the job, and C(changed) tells whether anything was sent before.
   - B(Concurrent runs.) When a change is needed (not in check mode), the module takes an exclusive lock on a
-    per-server file in E(SIGMA_STATE_DIR) (the directory of the ledger, created with mode 0700), reads C(progress)
+    per-server file in E(SIGMA_STATE_DIR) (created with mode 0700), reads C(progress)
     again, decides again from that answer, sends its writes and releases the lock. So concurrent runs from one
     control node (forks of one play, overlapping playbooks, M(sigma.media_server.sigma_job) and
     M(sigma.media_server.sigma_jobs) alike) change the jobs of one server one after the other and see each other's
@@ -165,6 +157,30 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+ansible_facts:
+  description: The updated record of what the module applied, when it is kept as a fact (see the notes).
+  returned: when a persistent fact cache is configured and the run changed the record
+  type: dict
+  contains:
+    sigma_job_record:
+      description:
+        - The records of the servers the task's host manages, keyed by API URL; for each server its jobs, each with
+          its start time, the C(_id) the server echoes, the digests of the configuration and of the live settings
+          applied, and the applied configuration with every secret replaced by a keyed digest.
+      type: dict
+      sample:
+        http://sigma-01.example.com:9999:
+          v: 1
+          digest_key: 3f1c0e5a9b7d2c4e6f8a0b1c2d3e4f50
+          updated: '2024-03-02T15:12:35.120000Z'
+          jobs:
+            vtv3:
+              started: '2024-03-02T15:12:33.018Z'
+              id: 3f9c2a1b7d4e5a6b7c8d9e0f
+              config: 3f9c2a1b7d4e
+              live: 5a6b7c8d9e0f
+              at: '2024-03-02T15:12:35.119000Z'
+              applied: {name: vtv3, mode: live, gpu: auto, input: udp://239.1.1.1:1234}
 job:
   description:
     - The job's progress entry after the run (normalised, secrets masked); C(null) when the job does not exist.

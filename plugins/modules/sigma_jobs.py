@@ -24,6 +24,7 @@ author:
 extends_documentation_fragment:
   - sigma.media_server.connection
   - sigma.media_server.wait
+  - sigma.media_server.record
   - sigma.media_server.attributes
 attributes:
   check_mode:
@@ -34,7 +35,7 @@ attributes:
     details: Before and after of the normalised configuration of every job that changes, by job name, secrets masked.
   idempotent:
     support: partial
-    details: As M(sigma.media_server.sigma_job) (live updates and the ledger).
+    details: As M(sigma.media_server.sigma_job) (live updates and the record).
 options:
   jobs:
     description:
@@ -53,8 +54,9 @@ options:
     type: bool
     default: false
 notes:
-  - Change detection, live updates without restart, the ledger of live updates and the masking of secrets work as
-    in M(sigma.media_server.sigma_job); read its notes.
+  - Change detection, live updates without restart, the record and the masking of secrets work as in
+    M(sigma.media_server.sigma_job); read its notes. A run forgets the record of the jobs that are no longer on the
+    server.
   - Calls are sent one after another on one kept-alive connection, stops first, then starts, then updates. When a
     call fails, the module fails naming the job, the server and the cause; the calls before it were applied
     (C(changed) says so) and the later ones were not sent.
@@ -97,6 +99,30 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+ansible_facts:
+  description: The updated record of what the module applied, when it is kept as a fact (see the notes).
+  returned: when a persistent fact cache is configured and the run changed the record
+  type: dict
+  contains:
+    sigma_job_record:
+      description:
+        - The records of the servers the task's host manages, keyed by API URL; for each server its jobs, each with
+          its start time, the C(_id) the server echoes, the digests of the configuration and of the live settings
+          applied, and the applied configuration with every secret replaced by a keyed digest.
+      type: dict
+      sample:
+        http://sigma-01.example.com:9999:
+          v: 1
+          digest_key: 3f1c0e5a9b7d2c4e6f8a0b1c2d3e4f50
+          updated: '2024-03-02T15:12:35.120000Z'
+          jobs:
+            vtv3:
+              started: '2024-03-02T15:12:33.018Z'
+              id: 3f9c2a1b7d4e5a6b7c8d9e0f
+              config: 3f9c2a1b7d4e
+              live: 5a6b7c8d9e0f
+              at: '2024-03-02T15:12:35.119000Z'
+              applied: {name: vtv3, mode: live, gpu: auto, input: udp://239.1.1.1:1234}
 jobs:
   description: One result per job of O(jobs), in order, then one per job stopped by O(exclusive).
   returned: always

@@ -40,7 +40,7 @@ except ImportError:  # ansible-core < 2.19
         with mock.patch.object(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args or {}}))):
             yield
 
-__all__ = ['ENCODERS', 'FakeSigma', 'Request', 'english', 'patch_module_args']
+__all__ = ['ENCODERS', 'FakeSigma', 'Request', 'dead_url', 'english', 'patch_module_args', 'reset_module_warnings', 'warning_texts']
 
 
 # The English translation's damaged spelling (sigma-api.md, "Key spelling"): canonical key (lower case), or
@@ -251,3 +251,15 @@ def dead_url():
     port = sock.getsockname()[1]
     sock.close()
     return 'http://127.0.0.1:%d' % port
+
+
+def warning_texts(result):
+    """The warnings of a module result as texts (ansible-core 2.19 modules return WarningSummary dicts)."""
+    return [w['event']['msg'] if isinstance(w, dict) else w for w in result.get('warnings') or []]
+
+
+def reset_module_warnings():
+    """Forget the warnings of earlier module runs: AnsibleModule keeps them process-wide (one run per process)."""
+    from ansible.module_utils.common import warnings
+    for name in ('_global_warnings', '_global_deprecations'):
+        getattr(warnings, name, {}).clear()

@@ -12,7 +12,7 @@ faces (plugins/modules) and the action plugins call `engine.run`.
 * `model`      a desired job: its start body, the digests of its restart and live parts, its `update` calls;
 * `plan`       what one job needs given its `progress` entry: none | start | restart | update | stop;
 * `placement`  the GPU a starting job goes to;
-* `record`     what survives a run: the record of live updates (ledger) and the per-server write lock;
+* `record`     what survives a run: the record of what was applied (a fact, or a file) and the write lock;
 * `engine`     the executor: read, plan, lock, read and plan again, write, refresh, wait, result.
 
 One server, a list of desired jobs: ONE `progress` (of the name, or `*`),
@@ -35,9 +35,11 @@ Change detection, per job:
   Placeholders keep the live keys inside the restart part, so adding or
   removing such a key restarts; only a changed VALUE is updated in place.
 
-`update` cannot rewrite `_id`, so after live updates the live half on the
-server is stale: the record (`record`) remembers the live digest applied
-since the job's last start.
+`update` cannot rewrite `_id`, and a real server may not echo `_id` at all:
+the record (`record`) keeps, per job instance, the digests of what was
+applied and the applied configuration (secrets as keyed digests). Without
+it, the live settings are sent again (never assumed) and, without `_id`
+either, the settings progress does not report cannot be compared.
 """
 
 from __future__ import annotations

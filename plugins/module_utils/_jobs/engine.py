@@ -26,9 +26,11 @@ from ansible_collections.sigma.media_server.plugins.module_utils._job_spec impor
 from ansible_collections.sigma.media_server.plugins.module_utils._jobs.model import LIVE, load_jobs
 from ansible_collections.sigma.media_server.plugins.module_utils._jobs.options import job_spec_with_control, wait_errors
 from ansible_collections.sigma.media_server.plugins.module_utils._jobs.placement import PlacementError, place
-from ansible_collections.sigma.media_server.plugins.module_utils._jobs.plan import UNKNOWN, Plan, plan_job, progress_config
+from ansible_collections.sigma.media_server.plugins.module_utils._jobs.plan import (
+    UNKNOWN, Plan, desired_config, plan_job, progress_config,
+)
 from ansible_collections.sigma.media_server.plugins.module_utils._jobs.record import (
-    LiveLedger, LockTimeout, WriteLock, lock_wait, state_dir,
+    RECORD_FACT, TOKEN_RE, FactRecord, FileRecord, LockTimeout, WriteLock, lock_wait, state_dir,
 )
 from ansible_collections.sigma.media_server.plugins.module_utils._outcome import Failure
 from ansible_collections.sigma.media_server.plugins.module_utils._progress import normalize_progress
@@ -40,23 +42,26 @@ class Engine(object):
     """Reconcile desired jobs with one server.
 
     `outcome` collects warnings and no_log values; failures raise Failure with
-    the partial result.
+    the partial result. `record` is the record of the server (a FactRecord or
+    a FileRecord, default the FileRecord of the state directory).
     """
 
-    def __init__(self, client, outcome, check_mode=False, ledger=None, single=False, lock=None):
+    def __init__(self, client, outcome, check_mode=False, record=None, single=False, lock=None):
         self.client = client
         self.outcome = outcome
         self.single = single  # sigma_job: progress of one name, results in the single-job shape
         self.check = check_mode
-        self.ledger = ledger or LiveLedger(client.display_url)
-        self.lock = lock or WriteLock(client.display_url, self.ledger.directory)
+        self.record = record if record is not None else FileRecord(client.display_url)
+        self.lock = lock or WriteLock(client.display_url, getattr(self.record, 'directory', None))
         self.written = False
         self._plans = []
+        self.fact = None
 
-    def _mask(self, obj):
+    def _mask(self, obj, keyed=False):
+        """A masked copy of `obj`; `keyed`: secrets as the record's keyed digests (diffs), else as ********."""
         found = set()
-        out = mask(obj, found)
-        self.outcome.hide(s for s in found if len(s) >= 3 and s not in (MASK, LIVE, UNKNOWN))
+        out = mask(obj, found, (keyed and self.record.masker()) or MASK)
+        self.outcome.hide(s for s in found if len(s) >= 3 and s not in (MASK, LIVE, UNKNOWN) and not TOKEN_RE.match(s))
         return out
 
     def _fail(self, msg, plans, **extra):
@@ -70,12 +75,26 @@ class Engine(object):
         except SigmaError as err:
             raise Failure.sigma(err, changed=self.written)
 
+    def converge(self, jobs, exclusive=False, wait=False, timeout=120, interval=1):
+        """Reconcile, refresh (and wait), then keep the record, also when a step fails; returns the plans.
+
+        `fact` is then the updated fact sigma_job_record (FactRecord) when the record changed, else None.
+        """
+        plans = []
+        try:
+            plans = self.reconcile(jobs, exclusive)
+            self.refresh(plans, wait, timeout, interval)
+        finally:
+            self.fact = self.keep_record(self._plans or plans)
+        return plans
+
     def reconcile(self, jobs, exclusive=False):
         """Read, plan, and when something must change, read and plan again under the server's write lock, then write."""
         plans = self.plan(jobs, exclusive)
         if not self.check and any(p.action != 'none' for p in plans):
             locked = self.take_lock()
             try:
+                self.record.reload()
                 plans = self.plan(jobs, exclusive)  # what another run changed meanwhile is seen now
                 self.execute(plans)
             finally:
@@ -102,13 +121,14 @@ class Engine(object):
     def plan(self, jobs, exclusive):
         """One progress, then a plan per job (and a stop per unnamed job with `exclusive`)."""
         entries = self.progress(jobs[0].name if self.single else '*')
+        if not self.single:
+            self.record.keep_only(entries)  # jobs gone from the server leave the record
         plans = []
         for job in jobs:
             entry = entries.get(job.name)
-            live_seen = None
-            if entry is not None and entry.get('id') and job.user_id is None:
-                live_seen = self.ledger.get(job.name, entry['id'], entry.get('started'))
-            plans.append(plan_job(job, entry, live_seen))
+            if entry is None:
+                self.record.drop(job.name)
+            plans.append(plan_job(job, entry, self.record.match(job.name, entry), self.record.masker()))
         if exclusive:
             named = set(job.name for job in jobs)
             for name in sorted(set(entries) - named):
@@ -120,14 +140,19 @@ class Engine(object):
         return plans
 
     def execute(self, plans):
-        """Warn about blind jobs, place the starts, send the writes."""
+        """Warn about what cannot be known, place the starts, send the writes."""
         blind = [p.name for p in plans if p.blind]
         if blind:
             self.outcome.warn('%s: job(s) %s carry no digest in _id (the server echoes it empty, or _id is set through '
-                              'extra); only input, profile ids, targets and weight are compared, so changes to other '
-                              'settings cannot be seen: use force or state=restarted to apply them'
-                              % (self.client.display_url, ', '.join(blind[:10])
-                                 + (' and %d more' % (len(blind) - 10) if len(blind) > 10 else '')))
+                              'extra) and have no record of what was applied (%s); only input, profile ids, targets '
+                              'and weight are compared, so changes to other settings cannot be seen: use force or '
+                              'state=restarted to apply them' % (self.client.display_url, _names(blind), RECORD_FACT))
+        unknown = [p.name for p in plans if p.live_unknown and p.action == 'update']
+        if unknown:
+            self.outcome.warn('%s: the live settings (overlay, volume, DRM, header) applied to job(s) %s since they '
+                              'started are not known, so they %s sent again with update, without a restart: %s'
+                              % (self.client.display_url, _names(unknown), 'would be' if self.check else 'were',
+                                 self.record.hint()))
         self.placements(plans)
         self.apply(plans)
 
@@ -163,33 +188,52 @@ class Engine(object):
         plan.done = True
 
     def apply(self, plans):
+        """Send the writes: stops, then starts, then updates. The record follows (see `keep_record`)."""
         self._plans = plans
         order = [p for p in plans if p.action == 'stop'] + [p for p in plans if p.starts] + \
             [p for p in plans if p.action == 'update']
-        try:
-            for plan in order:
-                if plan.action == 'stop':
-                    mode = plan.entry.get('mode')  # progress may not say; stop then goes by name alone
-                    record = dict(function='stop', name=plan.name)
-                    if mode:
-                        record['mode'] = mode
-                    self._send(plan, record, self.client.stop, plan.name, mode)
-                    self.ledger.drop(plan.name)
-                elif plan.starts:
-                    body = plan.job.start_body(plan.gpu)
-                    self._send(plan, dict(function='start', name=plan.name, config=body), self.client.start, body)
-                    self.ledger.drop(plan.name)
-                else:
-                    for kind, ident, changed in plan.job.ops:
-                        self._send(plan, dict(function='update', name=plan.name, filter=kind, id=ident, changed=changed),
-                                   self.client.update, plan.name, kind, ident, changed)
-                    if not self.check:
-                        self.ledger.set(plan.name, plan.entry['id'], plan.entry.get('started'), plan.job.live_digest)
-        finally:
-            if not self.check:
-                problem = self.ledger.save()
-                if problem:
-                    self.outcome.warn(problem)
+        for plan in order:
+            if plan.action == 'stop':
+                mode = plan.entry.get('mode')  # progress may not say; stop then goes by name alone
+                record = dict(function='stop', name=plan.name)
+                if mode:
+                    record['mode'] = mode
+                self._send(plan, record, self.client.stop, plan.name, mode)
+                if not self.check:
+                    self.record.drop(plan.name)
+            elif plan.starts:
+                body = plan.job.start_body(plan.gpu)
+                self._send(plan, dict(function='start', name=plan.name, config=body), self.client.start, body)
+                if not self.check:
+                    self.record.drop(plan.name)  # recorded again from the progress read after the writes
+            else:
+                for kind, ident, changed in plan.job.ops:
+                    self._send(plan, dict(function='update', name=plan.name, filter=kind, id=ident, changed=changed),
+                               self.client.update, plan.name, kind, ident, changed)
+                if not self.check:
+                    job = plan.job
+                    self.record.put(plan.name, plan.entry.get('started'), plan.entry.get('id'), plan.config_digest,
+                                    job.live_digest, desired_config(job) if plan.config_digest else None)
+
+    def keep_record(self, plans):
+        """Record the jobs started by this run, from the progress read after the writes, and save the record.
+
+        Runs after the writes, also when the run fails (what was done is kept).
+        Returns the updated fact (FactRecord) when the record changed, else None.
+        """
+        if self.check:
+            return None
+        for plan in plans:
+            if plan.starts and plan.done and plan.refreshed and plan.entry is not None:
+                job = plan.job
+                self.record.put(plan.name, plan.entry.get('started'), plan.entry.get('id'), job.restart_digest,
+                                job.live_digest, desired_config(job))
+        problem = self.record.save()
+        if problem:
+            self.outcome.warn(problem)
+        if isinstance(self.record, FactRecord) and self.record.changed:
+            return self.record.updated_fact()
+        return None
 
     def refresh(self, plans, wait, timeout, interval):
         """Re-read progress after writes; with `wait`, poll until live jobs run and VOD jobs finish."""
@@ -203,6 +247,7 @@ class Engine(object):
                 entries = self.progress(plans[0].name if self.single else '*')
                 for p in plans:
                     p.entry = entries.get(p.name)
+                    p.refreshed = True
             read = True
             if not wait:
                 return
@@ -231,7 +276,7 @@ class Engine(object):
                              actions=p.actions))
             actions.extend(p.actions)
             if changed:
-                before[p.name], after[p.name] = self._mask(p.before), self._mask(p.after)
+                before[p.name], after[p.name] = self._mask(p.before, keyed=True), self._mask(p.after, keyed=True)
         return dict(jobs=jobs, actions=actions, diff=dict(before=before, after=after),
                     changed=any(j['changed'] for j in jobs))
 
@@ -246,11 +291,18 @@ class Engine(object):
                     diff=dict(before=diff['before'].get(job['name'], {}), after=diff['after'].get(job['name'], {})))
 
 
+def _names(names):
+    return ', '.join(names[:10]) + (' and %d more' % (len(names) - 10) if len(names) > 10 else '')
+
+
 def run(params, client, outcome, single, check_mode=False, environ=None):
     """What sigma_job (single) and sigma_jobs do, from their validated options; returns the result dict.
 
-    `environ` (default os.environ) is the environment of the task, where the
-    state directory is looked up. Raises Failure with the partial result.
+    The record is params['record'] (the fact sigma_job_record, given by the
+    action plugin) when set, else the file of the state directory. `environ`
+    (default os.environ) is the environment of the task, where the state
+    directory is looked up. Raises Failure with the partial result. With the
+    fact, the result carries the updated fact in `ansible_facts`.
     """
     if single:
         jobs = load_jobs([params], None, None, outcome)
@@ -260,9 +312,16 @@ def run(params, client, outcome, single, check_mode=False, environ=None):
     if errors:
         raise Failure('; '.join(errors))
     directory = state_dir(environ=environ)
-    ledger = LiveLedger(client.display_url, directory)
-    engine = Engine(client, outcome, check_mode, ledger, single=single,
-                    lock=WriteLock(client.display_url, directory, lock_wait(params['timeout'], params['retries'])))
-    plans = engine.reconcile(jobs, exclusive=not single and params['exclusive'])
-    engine.refresh(plans, params['wait'], params['wait_timeout'], params['wait_interval'])
-    return engine.output(plans)
+    url = client.display_url
+    if params.get('record') is not None:
+        record = FactRecord(url, params['record'])
+    else:
+        record = FileRecord(url, directory)
+    engine = Engine(client, outcome, check_mode, record, single=single,
+                    lock=WriteLock(url, directory, lock_wait(params['timeout'], params['retries'])))
+    plans = engine.converge(jobs, not single and params['exclusive'], params['wait'], params['wait_timeout'],
+                            params['wait_interval'])
+    result = engine.output(plans)
+    if engine.fact is not None:
+        result['ansible_facts'] = {RECORD_FACT: engine.fact}
+    return result

@@ -4,7 +4,8 @@
 """The argument specs of sigma_job and sigma_jobs (without the connection options).
 
 Documented once: the job options in the doc fragment sigma.media_server.job,
-the wait options in sigma.media_server.wait (beside `wait_argument_spec`);
+the wait options in sigma.media_server.wait (beside `wait_argument_spec`),
+the record in sigma.media_server.record;
 validate-modules keeps spec and documentation in step.
 """
 
@@ -35,12 +36,18 @@ def wait_errors(params):
     return errors
 
 
+def record_argument_spec():
+    """The option of the doc fragment sigma.media_server.record (set by the action plugin)."""
+    return dict(record=dict(type='dict', no_log=False))
+
+
 def control_argument_spec(single):
     """What a job takes besides its configuration (sigma_jobs items take state and force)."""
     spec = dict(state=dict(type='str', default='present', choices=['present', 'absent', 'restarted']),
                 force=dict(type='bool', default=False))
     if single:
         spec.update(wait_argument_spec())
+        spec.update(record_argument_spec())
     return spec
 
 
@@ -55,6 +62,7 @@ def jobs_argument_spec():
     """sigma_jobs' options."""
     spec = dict(jobs=dict(type='list', elements='dict', required=True), exclusive=dict(type='bool', default=False))
     spec.update(wait_argument_spec())
+    spec.update(record_argument_spec())
     return spec
 
 

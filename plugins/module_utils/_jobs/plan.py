@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The planner: what one job needs, given its normalised `progress` entry.
 
-`plan_job` compares the desired job with what `progress` reports and with
-the digests in `_id` (and the record of live updates) and returns a `Plan`:
+`plan_job` compares the desired job with what `progress` reports, with the
+record of what was applied and with the digest in `_id`, and returns a `Plan`:
 its action (none | start | restart | update | stop), the reasons and the
 diff's before and after. It sends nothing.
 """
@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import copy
 
+from ansible_collections.sigma.media_server.plugins.module_utils._job_spec import mask
 from ansible_collections.sigma.media_server.plugins.module_utils._jobs.model import canonical, dicts
 
-UNKNOWN = '(not reported by the server; the live-settings digest differs)'
+UNKNOWN = '(not reported by the server, not in the record)'
 STALE_LIVE_STATES = ('error', 'finished', 'stopped')
 
 
@@ -50,9 +51,9 @@ def observable_differences(job, entry):
     return reasons
 
 
-def reported_config(job, entry, reasons):
-    """The desired config with what the server reports where it differs (`reasons`): the diff's before."""
-    before = copy.deepcopy(job.body)
+def reported_config(job, entry, reasons, applied=None):
+    """The diff's before: the applied config (the record's, else the desired one) with what progress reports where it differs."""
+    before = copy.deepcopy(applied if applied is not None else job.body)
     if 'input' in reasons:
         urls = [i.get('url') for i in entry['inputs']]
         before['input'] = urls[0] if len(urls) == 1 else urls
@@ -64,6 +65,31 @@ def reported_config(job, entry, reasons):
         before['weight'] = entry['weight']
     before['_id'] = entry.get('id') or ''
     return before
+
+
+def changed_fields(before, after, path=''):
+    """The paths (`profile[0].width`) where two configurations differ, `_id` left out."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        out = []
+        for key in sorted(set(before) | set(after), key=str):
+            if not path and key == '_id':
+                continue
+            here = '%s.%s' % (path, key) if path else str(key)
+            if key not in before or key not in after:
+                out.append(here)
+            else:
+                out.extend(changed_fields(before[key], after[key], here))
+        return out
+    if isinstance(before, list) and isinstance(after, list):
+        out = []
+        for n in range(max(len(before), len(after))):
+            here = '%s[%d]' % (path, n)
+            if n >= len(before) or n >= len(after):
+                out.append(here)
+            else:
+                out.extend(changed_fields(before[n], after[n], here))
+        return out
+    return [] if before == after else [path or '(the configuration)']
 
 
 def progress_config(entry):
@@ -79,25 +105,42 @@ class Plan(object):
     def __init__(self, name, job=None, entry=None):
         self.name, self.job, self.entry = name, job, entry
         self.action, self.reasons = 'none', []
-        self.blind = False
+        self.blind = False  # nothing tells the settings progress does not report (no record, no digest in _id)
+        self.live_unknown = False  # nothing tells the live settings applied to the running job (no record)
+        self.config_digest = None  # the digest of the applied restart part, when known
         self.before = self.after = None
         self.gpu = None
         self.actions = []
         self.done = False  # a write for this job succeeded (in check mode: would be sent)
+        self.refreshed = False  # `entry` is from the progress read after the writes
 
     @property
     def starts(self):
         return self.action in ('start', 'restart')
 
 
-def plan_job(job, entry, live_seen=None):
+def desired_config(job):
+    """The configuration the job is started with (`gpu` as given, `auto` included): the diff's after."""
+    return dict(job.body, _id=job.record_id)
+
+
+def plan_job(job, entry, rec=None, token=None):
     """Decide what `job` needs given its normalised progress `entry` (None: absent).
 
-    `live_seen` is the live digest the ledger says was applied by update since
-    the job's last start (None: use the one in `_id`).
+    `rec` is the record of the running instance (record.ServerRecord.match):
+    the digests of the configuration and of the live settings applied, and the
+    applied configuration with its secrets as keyed digests; None when there
+    is none. `token` is the record's keyed digest of a secret (to compare the
+    desired configuration with the applied one).
+
+    What is known of the settings progress does not report comes from the
+    record, else from the digest in `_id` (restart part only: `update` cannot
+    rewrite `_id`). With neither, changes of those settings cannot be seen
+    (`blind`). The live settings are known from the record only: without it
+    they are sent again with `update` (`live_unknown`), never assumed.
     """
     plan = Plan(job.name, job, entry)
-    after = {'state': 'present', 'config': dict(job.body, _id=job.record_id)}
+    after = {'state': 'present', 'config': desired_config(job)}
     if job.state == 'absent':
         if entry is not None:
             plan.action, plan.reasons = 'stop', ['state is absent and the job exists']
@@ -108,30 +151,48 @@ def plan_job(job, entry, live_seen=None):
         plan.before, plan.after = {'state': 'absent'}, after
         return plan
     reasons = observable_differences(job, entry)
-    before_config = reported_config(job, entry, reasons)
+    applied = rec.get('applied') if rec and token else None
+    before_config = reported_config(job, entry, reasons, applied)
     if job.mode == 'live' and entry.get('state') in STALE_LIVE_STATES:
         reasons.append('the live job is %s, not running' % entry['state'])
     server_id = entry.get('id') or ''
-    if job.user_id is not None:
+    if job.user_id is not None and server_id and server_id != job.user_id:
+        reasons.append('_id (set through extra)')
+    config_digest = rec.get('config') if rec else None
+    if config_digest is None and server_id and job.user_id is None:
+        config_digest = server_id[:12]
+    live_digest = rec.get('live') if rec else None
+    plan.config_digest = config_digest
+    config_differs = config_digest is not None and config_digest != job.restart_digest
+    if config_digest is None:
+        # Neither a record of this run of the job nor a digest in _id: the settings progress does not report
+        # cannot be compared (the caller warns). A choice to adopt the running job or to fail belongs here.
         plan.blind = True
-        if server_id and server_id != job.user_id:
-            reasons.append('_id (set through extra)')
-    elif not server_id:
-        plan.blind = True
-    elif server_id[:12] != job.restart_digest:
-        reasons.append('settings progress does not report (the configuration digest in _id differs)')
-        before_config['_note'] = ('the server does not report codecs, sizes, manifest, DRM, watermarks, thumbs or '
-                                  'options; the configuration digest in _id differs from the desired one')
-    elif (live_seen or server_id[12:]) != job.live_digest:
-        if job.mode == 'live' and job.ops:
+    elif config_differs:
+        fields = changed_fields(applied, mask(after['config'], replace=token)) if applied is not None else []
+        if fields:
+            reasons.append('settings progress does not report: %s' % ', '.join(
+                fields[:10] + (['and %d more' % (len(fields) - 10)] if len(fields) > 10 else [])))
+        else:
+            reasons.append('settings progress does not report (the configuration digest in _id differs)')
+            before_config['_note'] = ('the server does not report codecs, sizes, manifest, DRM, watermarks, thumbs or '
+                                      'options; the configuration digest in _id differs from the desired one')
+    if job.mode == 'live' and job.ops and live_digest != job.live_digest and not config_differs:
+        plan.live_unknown = live_digest is None
+        if applied is None or live_digest is None:
             for kind, ident, changed in job.ops:
                 _mark_unknown(before_config, kind, ident, changed)
-            before_config['_note'] = 'the live settings are not reported; their digest differs from the desired one'
-            if not reasons and not job.force and job.state == 'present':
-                plan.action, plan.reasons = 'update', ['live settings (overlay, volume, DRM or header)']
-                plan.before, plan.after = {'state': 'present', 'config': before_config}, after
-                return plan
-        reasons.append('live settings (the live digest in _id differs)')
+            before_config.setdefault('_note', 'the live settings are not reported; %s' % (
+                'no record tells those applied since the job started' if live_digest is None
+                else 'their digest differs from the desired one'))
+        if not reasons and not job.force and job.state == 'present':
+            plan.action = 'update'
+            plan.reasons = ['live settings (overlay, volume, DRM or header)%s' % (
+                ': not recorded since the job started, sent again' if live_digest is None else '')]
+            plan.before, plan.after = {'state': 'present', 'config': before_config}, after
+            return plan
+        if live_digest is not None:
+            reasons.append('live settings (the live digest differs from the one applied)')
     if job.state == 'restarted':
         reasons.insert(0, 'state is restarted')
     elif job.force:

@@ -14,7 +14,9 @@ from ansible.module_utils import basic
 
 from ansible_collections.sigma.media_server.plugins.module_utils import _module
 from ansible_collections.sigma.media_server.plugins.modules import sigma_job, sigma_jobs
-from ansible_collections.sigma.media_server.tests.unit.utils import FakeSigma, patch_module_args
+from ansible_collections.sigma.media_server.tests.unit.utils import (
+    FakeSigma, patch_module_args, reset_module_warnings, warning_texts,
+)
 
 SECRETS = ('DRMK3Y-0001', 'KEYID-0002', 'Pa55-w0rd', 'AKIA-0003', 'SECRET-0004', 'https://kms.example/secret-path')
 
@@ -39,6 +41,7 @@ def server(monkeypatch, tmp_path):
 
 
 def run(module, args, capsys):
+    reset_module_warnings()
     with patch_module_args(dict(args, api_url='http://fake:9999')):
         with pytest.raises(SystemExit):
             module.main()
@@ -159,3 +162,53 @@ def test_a_start_body_over_1_mib_is_refused_before_any_request(server, capsys):
     assert 'more than the 1048576 bytes (1 MiB) allowed' in result['msg']
     result, _out = run(sigma_jobs, {'jobs': [one_job(name='ok'), dict(big, name='big')]}, capsys)
     assert result['failed'] and server.calls == [] and 'jobs[1] (big): job big: the start body is' in result['msg']
+
+
+@pytest.mark.parametrize('echoes_id', [True, False], ids=['server echoes _id', 'server does not echo _id'])
+def test_the_record_as_a_fact_makes_every_run_right_on_a_fresh_runner(server, capsys, tmp_path, monkeypatch, echoes_id):
+    """Issue 18: nothing kept between runs but the fact sigma_job_record (each run: a fresh SIGMA_STATE_DIR)."""
+    server.ignore_id = not echoes_id
+    fact = {}
+
+    def fresh_run(job, **extra):
+        nonlocal fact
+        monkeypatch.setenv('SIGMA_STATE_DIR', str(tmp_path / ('run%d' % len(os.listdir(str(tmp_path))))))
+        server.calls = []
+        result, out = run(sigma_job, dict(job, record=fact, **extra), capsys)
+        assert not result.get('failed'), result
+        if 'ansible_facts' in result:
+            fact = result['ansible_facts']['sigma_job_record']
+        for secret in SECRETS:
+            assert secret not in out, secret
+        return result
+
+    live = one_job(watermarks=[{'id': 'logo', 'url': '/l.png', 'x': 10, 'y': 20}])
+    hidden = dict(live, watermarks=[{'id': 'logo', 'url': '/l.png', 'x': 10, 'y': 20, 'enable': False}])
+    assert fresh_run(live)['action'] == 'start'
+    assert list(fact) == ['http://fake:9999'] and 'ch1' in fact['http://fake:9999']['jobs']
+    result = fresh_run(hidden)
+    assert result['action'] == 'update' and not warning_texts(result)  # the record knows what runs
+    assert [c[2] for c in server.writes()][:1] == ['overlay']
+    # the same again: changed=0 with exactly one progress
+    result = fresh_run(hidden)
+    assert not result['changed'] and server.calls == [('progress', 'ch1')] and 'ansible_facts' not in result
+    # set back: the update is sent
+    result = fresh_run(live)
+    assert result['changed'] and result['action'] == 'update'
+    assert [c for c in server.writes() if c[2] == 'overlay'][0][4] == {'x': 10, 'y': 20, 'enable': 1}
+    # a restart-worthy change in check mode with diff: the field, its old and its new value, secrets masked
+    changed = dict(live, profiles=[{'id': 'v', 'codec': 'h264', 'width': 1280}, live['profiles'][1]])
+    changed['targets'] = [dict(live['targets'][0], drm=dict(live['targets'][0]['drm'], key='N3W-DRM-K3Y'))] + live['targets'][1:]
+    result = fresh_run(changed, _ansible_check_mode=True, _ansible_diff=True)
+    assert result['action'] == 'restart' and server.writes() == []
+    assert result['reasons'] == ['settings progress does not report: profile[0].width, target[0].drm.key']
+    before, after = result['diff']['before']['config'], result['diff']['after']['config']
+    assert 'width' not in before['profile'][0] and after['profile'][0]['width'] == 1280
+    old_key, new_key = before['target'][0]['drm']['key'], after['target'][0]['drm']['key']
+    assert old_key.startswith('********:') and new_key.startswith('********:') and old_key != new_key
+    assert before['target'][0]['drm']['keyId'] == after['target'][0]['drm']['keyId']
+    # without any record: never a false ok, and the warning names the fix
+    fact = {}
+    result = fresh_run(live)
+    assert result['changed'] and result['action'] == 'update'
+    assert any('fact storage' in w and 'are not known' in w for w in warning_texts(result))
