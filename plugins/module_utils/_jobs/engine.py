@@ -56,11 +56,16 @@ class Engine(object):
         self.written = False
         self._plans = []
         self.fact = None
+        self._token = None
 
     def _mask(self, obj, keyed=False):
-        """A masked copy of `obj`; `keyed`: secrets as the record's keyed digests (diffs), else as ********."""
+        """A masked copy of `obj`; `keyed`: secrets as the record's keyed digests (diffs), else as ********.
+
+        The keyed digests are those of the record as the run found it (`_token`), so that a run and its check
+        mode show the same diff.
+        """
         found = set()
-        out = mask(obj, found, (keyed and self.record.masker()) or MASK)
+        out = mask(obj, found, (keyed and self._token) or MASK)
         self.outcome.hide(s for s in found if len(s) >= 3 and s not in (MASK, LIVE, UNKNOWN) and not TOKEN_RE.match(s))
         return out
 
@@ -121,6 +126,7 @@ class Engine(object):
     def plan(self, jobs, exclusive):
         """One progress, then a plan per job (and a stop per unnamed job with `exclusive`)."""
         entries = self.progress(jobs[0].name if self.single else '*')
+        self._token = self.record.masker()
         if not self.single:
             self.record.keep_only(entries)  # jobs gone from the server leave the record
         plans = []
@@ -128,7 +134,7 @@ class Engine(object):
             entry = entries.get(job.name)
             if entry is None:
                 self.record.drop(job.name)
-            plans.append(plan_job(job, entry, self.record.match(job.name, entry), self.record.masker()))
+            plans.append(plan_job(job, entry, self.record.match(job.name, entry), self._token))
         if exclusive:
             named = set(job.name for job in jobs)
             for name in sorted(set(entries) - named):
