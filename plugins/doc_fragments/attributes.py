@@ -7,7 +7,8 @@ from __future__ import annotations
 
 class ModuleDocFragment(object):
 
-    # Every module: modules set `support` for check_mode, diff_mode and idempotent.
+    # Every module: modules set `support` for check_mode, diff_mode and idempotent; action and async are the same for all
+    # (plugins/plugin_utils/_action.py).
     DOCUMENTATION = r'''
 attributes:
   check_mode:
@@ -17,6 +18,21 @@ attributes:
   idempotent:
     description:
       - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details:
+      - "On a local connection (C(delegate_to: localhost), C(connection: local), a play on C(localhost)) the action
+        plugin validates the arguments with this module's own argument spec and runs the module's code in the Ansible
+        worker process, with the same result, warnings, errors, check and diff modes and the same requests, but without
+        transferring and starting the module; the items of a loop share one HTTP connection pool."
+      - On any other connection (an API reachable only from a bastion), and with C(become) or C(async), the module runs
+        on the task's host as usual. Environment variable defaults (C(SIGMA_*)) come from the task's C(environment)
+        and the environment of the process that runs the module, on both paths.
+  async:
+    description: Supports being used with the C(async) keyword.
+    support: full
+    details: An C(async) task always runs the module on the task's host, also on a local connection.
   action_group:
     description: Use C(group/sigma.media_server.sigma) in C(module_defaults) to set defaults for this module.
     support: full

@@ -3,30 +3,59 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The action plugin face of the modules (controller-only code).
 
+Two paths, one engine, one result:
+
+* On the controller (a `local` connection: `delegate_to: localhost`,
+  `connection: local`, `hosts: localhost`), the action plugin validates the
+  task's arguments with the module's own argument spec, runs the engine in
+  the worker process and returns what the module would: the same keys
+  (`invocation` included), warnings, failures, masking of no_log values,
+  check and diff mode. No AnsiballZ payload, no Python start-up, one HTTP
+  client per worker process (reused by the items of a loop).
+* Anywhere else (an API reachable only from a bastion), with `become` or
+  `async`, or when the controller's Python lacks `requests`, it executes the
+  module on the target as usual.
+
 sigma_job and sigma_jobs keep a record of what they applied (see
 module_utils/_jobs/record.py). When a persistent fact cache is configured,
 the record is the fact `sigma_job_record` of the task's host: the action
 plugin reads it from the task's variables (with `delegate_to: localhost`
 they are the server host's, and Ansible stores the returned facts on that
-host unless `delegate_facts` is set) and hands it to the module through its
-`record` option; the module returns the updated fact in `ansible_facts`.
-Without a persistent fact cache (the `memory` cache plugin), facts die with
-the run: the module keeps the record in a file of $SIGMA_STATE_DIR instead.
+host unless `delegate_facts` is set) and hands it to the engine (on the
+module path, through the module's `record` option); the updated fact comes
+back in `ansible_facts`. Without a persistent fact cache (the `memory` cache
+plugin), facts die with the run: the engine keeps the record in a file of
+$SIGMA_STATE_DIR on the machine that runs it instead.
 """
 
 from __future__ import annotations
 
+import os
+
 from collections.abc import Mapping
 
 from ansible import constants as C
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
+from ansible.module_utils.errors import AnsibleFallbackNotFound, UnsupportedError
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
+from ansible_collections.sigma.media_server.plugins.module_utils._client import HAS_REQUESTS, SigmaTransport, url_password
+from ansible_collections.sigma.media_server.plugins.module_utils._job_spec import secrets_of
 from ansible_collections.sigma.media_server.plugins.module_utils._jobs.record import RECORD_FACT
+from ansible_collections.sigma.media_server.plugins.module_utils._module import (
+    connection_argument_spec, connection_errors, make_client, transport_settings,
+)
+from ansible_collections.sigma.media_server.plugins.module_utils._outcome import Failure, Outcome
 
 # The newest record a worker process saw for a (host, task): the items of a loop run one after the other in one
 # worker with the task variables of before the task, and Ansible sets the facts of all items only after the last one.
 _LATEST_RECORD = {}
+
+# One HTTP transport (session, pools, TLS context) per worker process and connection settings: the items of a loop
+# reuse it and its kept-alive connections.
+_TRANSPORTS = {}
 
 
 def fact_cache_persists():
@@ -43,6 +72,8 @@ def plain(value):
         return [plain(v) for v in value]
     if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, bytes):
+        return value.decode('utf-8', 'surrogateescape')
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
@@ -50,37 +81,142 @@ def plain(value):
     return str(value)
 
 
+def with_environment(spec, environ):
+    """A copy of an argument spec whose env_fallback options read `environ` (the task's environment)."""
+    def fallback(*names, **_kwargs):
+        for name in names:
+            if name in environ:
+                return environ[name]
+        raise AnsibleFallbackNotFound
+
+    out = {}
+    for name, option in spec.items():
+        option = dict(option)
+        if option.get('fallback'):
+            option['fallback'] = (fallback, option['fallback'][1])
+        if isinstance(option.get('options'), dict):
+            option['options'] = with_environment(option['options'], environ)
+        out[name] = option
+    return out
+
+
+def shared_transport(params):
+    """The transport of this worker process for these connection settings (made at the first use)."""
+    settings = transport_settings(params)
+    key = repr(sorted((k, sorted(v.items()) if isinstance(v, dict) else v) for k, v in settings.items()))
+    transport = _TRANSPORTS.get(key)
+    if transport is None:
+        transport = _TRANSPORTS[key] = SigmaTransport(**settings)
+    return transport
+
+
 class SigmaAction(ActionBase):
-    """Runs the module of the task's name; sigma_job and sigma_jobs (`RECORD`) carry the record through facts."""
+    """Runs the engine on the controller for a local connection, else the module on the target.
+
+    A subclass names its engine (`run_engine`) and its argument spec
+    (`argument_spec`); sigma_job and sigma_jobs set `RECORD` (the record travels
+    as the fact sigma_job_record) and `JOB_SECRETS` (secrets inside job options
+    are hidden before validation, as the module's JobModule does).
+    """
 
     _supports_check_mode = True
     _supports_async = True
 
     RECORD = False
+    JOB_SECRETS = False
+
+    @staticmethod
+    def argument_spec():
+        raise NotImplementedError
+
+    @staticmethod
+    def run_engine(params, client, outcome, check_mode, environ):
+        raise NotImplementedError
 
     def run(self, tmp=None, task_vars=None):
         result = super(SigmaAction, self).run(tmp, task_vars)
         del tmp
         task_vars = task_vars or {}
-        args = dict(self._task.args)
+        args = plain(self._task.args)
         latest = None
         if self.RECORD:
             latest = (task_vars.get('inventory_hostname'), self._task._uuid)
             record = self._task_record(task_vars, latest)
             if record is not None:
                 args['record'] = record
+        if self.on_controller():
+            task_result = self.run_here(args)
+        else:
+            task_result = self.run_module(args, task_vars)
+        if self.RECORD:
+            self._returned(task_result, latest)
+        return merge_hash(result, task_result)
+
+    def on_controller(self):
+        """Whether the engine runs here: a local connection, no become, no async, requests importable."""
+        return (getattr(self._connection, 'transport', None) == 'local' and not self._play_context.become
+                and not self._task.async_val and HAS_REQUESTS)
+
+    def run_module(self, args, task_vars):
+        """Execute the module on the task's host, as the `normal` action does."""
         wrap_async = bool(self._task.async_val) and not getattr(self._connection, 'has_native_async', False)
         module_result = self._execute_module(module_name=self._task.action, module_args=args, task_vars=task_vars,
                                              wrap_async=wrap_async)
         if not wrap_async:
             self._remove_tmp_path(self._connection._shell.tmpdir)
-        if self.RECORD:
-            self._returned(module_result, latest)
-        return merge_hash(result, module_result)
+        return module_result
+
+    def run_here(self, args):
+        """Validate with the module's spec, run the engine in this process; the result the module would return."""
+        environ = dict(os.environ)
+        task_environment = {}
+        self._compute_environment_string(task_environment)
+        environ.update((str(k), str(v)) for k, v in task_environment.items())
+        outcome = Outcome()
+        if self.JOB_SECRETS:
+            # as JobModule: secrets inside job options are hidden before Ansible validates (and may quote) them
+            outcome.hide(secrets_of(dict((k, v) for k, v in args.items() if k != 'record')))
+        spec = connection_argument_spec()
+        spec.update(self.argument_spec())
+        validation = ArgumentSpecValidator(with_environment(spec, environ)).validate(args)
+        params = validation.validated_parameters
+        outcome.hide(validation._no_log_values)
+        for text in getattr(validation, '_warnings', []):
+            outcome.warn('Both option %s and its alias %s are set.' % (text['option'], text['alias'])
+                         if isinstance(text, dict) else str(text))
+        # AnsibleModule.params: the arguments as given, updated with the validated ones (defaults, conversions)
+        module_args = dict(args, **params)
+        if validation.error_messages:
+            # AnsibleModule fails on these before anything else, with no `changed`
+            msg = validation.errors.msg
+            if isinstance(validation.errors[0], UnsupportedError):
+                msg = 'Unsupported parameters for (%s) module: %s' % (self._task.action, msg)
+            return self.module_result(dict(msg=msg, failed=True), module_args, outcome)
+        outcome.hide([url_password(params['api_url'] or '')])
+        error = connection_errors(params)
+        if error:
+            return self.module_result(dict(msg=error, failed=True), module_args, outcome)
+        try:
+            client = make_client(params, outcome, shared_transport(params))
+            result = self.run_engine(params, client, outcome, bool(self._task.check_mode), environ)
+        except Failure as exc:
+            result = dict(exc.result, failed=True)
+        return self.module_result(result, module_args, outcome)
+
+    def module_result(self, result, module_args, outcome):
+        """What AnsibleModule's exit_json/fail_json return: invocation, warnings, no_log values removed."""
+        result = dict(result)
+        if 'invocation' not in result:
+            result['invocation'] = {'module_args': dict((k, v) for k, v in module_args.items() if k != 'record')}
+        if outcome.warnings:
+            result['warnings'] = list(outcome.warnings)
+        result = remove_values(result, outcome.no_log_values)
+        result['_ansible_parsed'] = True
+        return result
 
     @staticmethod
     def _task_record(task_vars, latest):
-        """The record to hand to the module: the host's fact, {} for none yet, None for the file fallback."""
+        """The record to hand to the engine: the host's fact, {} for none yet, None for the file fallback."""
         if not fact_cache_persists():
             return None
         if latest in _LATEST_RECORD:
@@ -89,11 +225,11 @@ class SigmaAction(ActionBase):
         return plain(fact) if isinstance(fact, Mapping) else {}
 
     @staticmethod
-    def _returned(module_result, latest):
+    def _returned(task_result, latest):
         """Keep the returned record for the next loop item; keep the (large) record out of `invocation`."""
-        fact = (module_result.get('ansible_facts') or {}).get(RECORD_FACT)
+        fact = (task_result.get('ansible_facts') or {}).get(RECORD_FACT)
         if isinstance(fact, Mapping):
             _LATEST_RECORD[latest] = fact
-        module_args = (module_result.get('invocation') or {}).get('module_args')
+        module_args = (task_result.get('invocation') or {}).get('module_args')
         if isinstance(module_args, dict):
             module_args.pop('record', None)

@@ -15,6 +15,7 @@ logged in `calls`, every HTTP request in `requests`.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import socket
@@ -30,7 +31,6 @@ from ansible_collections.sigma.media_server.plugins.module_utils._client import 
 try:
     from ansible.module_utils.testing import patch_module_args
 except ImportError:  # ansible-core < 2.19
-    import contextlib
     from unittest import mock
 
     from ansible.module_utils.common.text.converters import to_bytes
@@ -40,7 +40,7 @@ except ImportError:  # ansible-core < 2.19
         with mock.patch.object(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args or {}}))):
             yield
 
-__all__ = ['ENCODERS', 'FakeSigma', 'Request', 'dead_url', 'english', 'patch_module_args', 'reset_module_warnings', 'warning_texts']
+__all__ = ['ENCODERS', 'FakeSigma', 'Request', 'dead_url', 'english', 'patch_module_args', 'as_a_module_process', 'warning_texts']
 
 
 # The English translation's damaged spelling (sigma-api.md, "Key spelling"): canonical key (lower case), or
@@ -258,8 +258,23 @@ def warning_texts(result):
     return [w['event']['msg'] if isinstance(w, dict) else w for w in result.get('warnings') or []]
 
 
-def reset_module_warnings():
-    """Forget the warnings of earlier module runs: AnsibleModule keeps them process-wide (one run per process)."""
+@contextlib.contextmanager
+def as_a_module_process():
+    """Run a module's main() as in a process of its own.
+
+    AnsibleModule keeps warnings process-wide (one run per process), and once
+    controller code is imported (the action plugins' tests) ansible-core sends
+    module warnings to the controller's display instead of the result.
+    """
+    from ansible.module_utils import _internal
     from ansible.module_utils.common import warnings
     for name in ('_global_warnings', '_global_deprecations'):
         getattr(warnings, name, {}).clear()
+    was = getattr(_internal, 'is_controller', None)
+    if was is not None:
+        _internal.is_controller = False
+    try:
+        yield
+    finally:
+        if was is not None:
+            _internal.is_controller = was

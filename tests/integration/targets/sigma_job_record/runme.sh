@@ -15,6 +15,9 @@ work="${OUTPUT_DIR:-$(mktemp -d)}/sigma_job_record"
 . "$root/scripts/target-fleet.sh" "$root" "$work" 19679 "$(pwd)/files/fleet.yml"
 
 export ANSIBLE_CACHE_PLUGIN=jsonfile ANSIBLE_CACHE_PLUGIN_CONNECTION="$work/facts" ANSIBLE_CACHE_PLUGIN_TIMEOUT=0
+# the remote-path run passes -e ansible_connection=sigma_remote (ansible-test's extra vars, "$@")
+export ANSIBLE_CONNECTION_PLUGINS="$(cd ../setup_sigma_remote/connection_plugins && pwd)"
+extra=("$@")
 SECRETS=(c2VjcmV0LWRybS1rZXktMDE= a2V5LWlkLTAxLXNlY3JldA== Rec0rd-Pa55 TjNXLWRyLWtleQ==)
 
 fail() { echo "FAILED: $*" >&2; exit 1; }
@@ -25,7 +28,7 @@ run() {  # NAME [ARGS...]: one run on a fresh runner: new process, fresh HOME an
   mkdir -p "$work/run$n/home" "$work/run$n/state" "$work/run$n/out"
   python "$work/emu.py" clear
   HOME="$work/run$n/home" SIGMA_STATE_DIR="$work/run$n/state" \
-    ansible-playbook -i files/inventory.yml files/channel.yml -e "out_dir=$work/run$n/out" "$@" 2>&1 \
+    ansible-playbook -i files/inventory.yml files/channel.yml -e "out_dir=$work/run$n/out" "${extra[@]}" "$@" 2>&1 \
     | tee "$work/run$n/$name.log"
   python "$work/emu.py" requests > "$work/run$n/requests.json"
   last="$work/run$n"

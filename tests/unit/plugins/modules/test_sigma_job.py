@@ -15,7 +15,7 @@ from ansible.module_utils import basic
 from ansible_collections.sigma.media_server.plugins.module_utils import _module
 from ansible_collections.sigma.media_server.plugins.modules import sigma_job, sigma_jobs
 from ansible_collections.sigma.media_server.tests.unit.utils import (
-    FakeSigma, patch_module_args, reset_module_warnings, warning_texts,
+    FakeSigma, as_a_module_process, patch_module_args, warning_texts,
 )
 
 SECRETS = ('DRMK3Y-0001', 'KEYID-0002', 'Pa55-w0rd', 'AKIA-0003', 'SECRET-0004', 'https://kms.example/secret-path')
@@ -41,8 +41,7 @@ def server(monkeypatch, tmp_path):
 
 
 def run(module, args, capsys):
-    reset_module_warnings()
-    with patch_module_args(dict(args, api_url='http://fake:9999')):
+    with as_a_module_process(), patch_module_args(dict(args, api_url='http://fake:9999')):
         with pytest.raises(SystemExit):
             module.main()
     out = capsys.readouterr().out
