@@ -12,11 +12,14 @@ diff's before and after. It sends nothing.
 from __future__ import annotations
 
 import copy
+import re
 
 from ansible_collections.sigma.media_server.plugins.module_utils._job_spec import mask
 from ansible_collections.sigma.media_server.plugins.module_utils._jobs.model import canonical, dicts
 
 UNKNOWN = '(not reported by the server, not in the record)'
+# Paths of a start body (changed_fields) that progress reports, so observable_differences names them already.
+REPORTED = re.compile(r'^(input([.\[].*)?|weight|profile\[\d+\](\.id)?|target\[\d+\](\.(format|url|select)([.\[].*)?)?)$')
 STALE_LIVE_STATES = ('error', 'finished', 'stopped')
 
 
@@ -170,9 +173,12 @@ def plan_job(job, entry, rec=None, token=None):
         plan.blind = True
     elif config_differs:
         fields = changed_fields(applied, mask(after['config'], replace=token)) if applied is not None else []
-        if fields:
+        hidden = [f for f in fields if not REPORTED.match(f)]
+        if hidden:
             reasons.append('settings progress does not report: %s' % ', '.join(
-                fields[:10] + (['and %d more' % (len(fields) - 10)] if len(fields) > 10 else [])))
+                hidden[:10] + (['and %d more' % (len(hidden) - 10)] if len(hidden) > 10 else [])))
+        elif fields and reasons:
+            pass  # only what progress reports differs: its reasons say it
         else:
             reasons.append('settings progress does not report (the configuration digest in _id differs)')
             before_config['_note'] = ('the server does not report codecs, sizes, manifest, DRM, watermarks, thumbs or '

@@ -696,3 +696,12 @@ def test_lock_wait_budget():
     assert lock_wait(10, 2) == 300
     assert lock_wait(1, 0) == 120
     assert lock_wait(30, 3) == 1200
+
+
+def test_a_reported_change_is_named_once_with_a_record():
+    client = FakeSigma(ignore_id=True)
+    entry, rec = recorded(client, job())
+    assert plan_with(job(input='udp://239.9.9.9:1234'), entry, rec).reasons == ['input']
+    plan = plan_with(job(input='udp://239.9.9.9:1234', profiles__0__width=1920), entry, rec)
+    assert plan.reasons == ['input', 'settings progress does not report: profile[0].width']
+    assert plan_with(job(targets__0__url='/else'), entry, rec).reasons == ['targets (format, url or select)']
