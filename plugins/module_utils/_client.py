@@ -250,14 +250,21 @@ class SigmaTransport(object):
                                                              pool_connections=pool_size, pool_maxsize=per_server))
         self._prepared = {}  # method -> a request prepared once with the session's headers and auth
 
-    def client(self, api_url):
-        return SigmaClient(api_url, self)
+    def client(self, api_url, environ=None):
+        """The client of one server; `environ` (default os.environ) is where its proxy variables are read."""
+        return SigmaClient(api_url, self, environ)
 
-    def proxies_for(self, url):
+    def proxies_for(self, url, environ=None):
         """The proxies for `url` from HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY (any case), as curl
-        and ansible.builtin.uri read them; none when use_proxy is false or NO_PROXY matches the host."""
+        and ansible.builtin.uri read them; none when use_proxy is false or NO_PROXY matches the host.
+
+        `environ` replaces os.environ: an action plugin gives the task's environment (its `environment:`
+        keyword), which a module on the target would see in its own process environment.
+        """
         if not self.use_proxy:
             return {}
+        if environ is not None:
+            return environ_proxies(url, environ)
         if self._no_proxy_at_all is None:
             # get_environ_proxies reads the whole environment twice per URL (a fleet-wide run: 0.1-0.2 ms a
             # server); with no proxy configured at all its answer is {} for every URL
@@ -292,6 +299,23 @@ class SigmaTransport(object):
 
     def close(self):
         self.session.close()
+
+
+def environ_proxies(url, environ):
+    """requests.utils.get_environ_proxies(url) with the variables of `environ` instead of os.environ.
+
+    As urllib reads them: any case, the lower-case spelling wins, empty values are ignored.
+    """
+    proxies = {}
+    for lower_only in (False, True):
+        for name, value in environ.items():
+            lname = name.lower()
+            if value and lname.endswith('_proxy') and (not lower_only or name == lname):
+                proxies[lname[:-len('_proxy')]] = value
+    no_proxy = proxies.get('no', '')  # requests keeps it in what it returns too
+    if requests.utils.should_bypass_proxies(url, no_proxy=no_proxy):
+        return {}
+    return proxies
 
 
 def _is_connect_failure(exc):
@@ -331,12 +355,12 @@ def _describe_connection_error(exc):
 class SigmaClient(object):
     """One Sigma Media Server, reached through a transport."""
 
-    def __init__(self, api_url, transport):
+    def __init__(self, api_url, transport, environ=None):
         self.url = normalize_url(api_url)
         self.display_url = redact_url(self.url)
         self.transport = transport
         self.endpoint = self.url + '/'
-        self.proxies = transport.proxies_for(self.endpoint)
+        self.proxies = transport.proxies_for(self.endpoint, environ)
 
     def _attempt(self, function, method, data, timeout, nominal):
         try:

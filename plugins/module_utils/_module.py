@@ -62,11 +62,14 @@ def transport_settings(params):
                 headers=params['headers'], use_proxy=params['use_proxy'])
 
 
-def make_client(params, outcome, transport=None):
-    """The client of params['api_url'] on `transport` (default: a new one from the options); warns through `outcome`."""
+def make_client(params, outcome, transport=None, environ=None):
+    """The client of params['api_url'] on `transport` (default: a new one from the options); warns through `outcome`.
+
+    `environ` (default os.environ) is the environment the proxy variables are read from.
+    """
     if transport is None:
         transport = SigmaTransport(**transport_settings(params))
-    client = transport.client(params['api_url'])
+    client = transport.client(params['api_url'], environ)
     if not params['validate_certs'] and client.url.startswith('https://'):
         outcome.warn('validate_certs is false: the TLS certificate of %s is not verified' % client.display_url)
     return client

@@ -197,7 +197,7 @@ class SigmaAction(ActionBase):
         if error:
             return self.module_result(dict(msg=error, failed=True), module_args, outcome)
         try:
-            client = make_client(params, outcome, shared_transport(params))
+            client = make_client(params, outcome, shared_transport(params), environ)
             result = self.run_engine(params, client, outcome, bool(self._task.check_mode), environ)
         except Failure as exc:
             result = dict(exc.result, failed=True)

@@ -39,7 +39,7 @@ def server(monkeypatch, tmp_path):
         def __init__(self, **kwargs):
             made.append(kwargs)
 
-        def client(self, url):
+        def client(self, url, environ=None):
             fake.url = fake.display_url = _module.normalize_url(url)
             return fake
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 
@@ -154,3 +155,28 @@ def test_redaction_of_user_info():
     with pytest.raises(SigmaConnectionError) as err:
         client.dump()
     assert 'pw' not in str(err.value)
+
+
+@pytest.mark.parametrize('environ', [
+    {},
+    {'HTTPS_PROXY': 'http://proxy:3128'},
+    {'https_proxy': 'http://lower:3128', 'HTTPS_PROXY': 'http://upper:3128', 'HTTP_PROXY': 'http://p:1'},
+    {'ALL_PROXY': 'http://all:1', 'NO_PROXY': 'sigma.example.com'},
+    {'HTTPS_PROXY': 'http://proxy:3128', 'no_proxy': '.example.com'},
+    {'HTTPS_PROXY': 'http://proxy:3128', 'NO_PROXY': '10.0.0.0/8'},
+    {'HTTPS_PROXY': '', 'HTTP_PROXY': 'http://p:1'},
+])
+@pytest.mark.parametrize('url', ['https://sigma.example.com:9999/', 'http://10.1.2.3:9999/', 'http://other.test:9999/'])
+def test_proxies_from_a_task_environment_are_those_requests_reads(monkeypatch, environ, url):
+    for name in list(os.environ):
+        if name.lower().endswith('_proxy'):
+            monkeypatch.delenv(name)
+    expected_transport = SigmaTransport()
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    expected = expected_transport.proxies_for(url)
+    for name in environ:
+        monkeypatch.delenv(name)
+    assert _client.environ_proxies(url, environ) == expected
+    assert SigmaTransport().client(url, environ).proxies == expected
+    assert SigmaTransport(use_proxy=False).client(url, environ).proxies == {}

@@ -30,7 +30,7 @@ def server(monkeypatch, tmp_path):
         def __init__(self, **kwargs):
             pass
 
-        def client(self, url):
+        def client(self, url, environ=None):
             return client
 
     monkeypatch.setattr(_module, 'SigmaTransport', Transport)
