@@ -4,8 +4,9 @@
 """What the unit tests share: ONE fake Sigma server, the English spelling, patch_module_args.
 
 `FakeSigma` is an in-memory Sigma server with the emulator's job semantics
-(start, stop, update, progress, dump; a server that ignores `_id`, an
-expired licence, GPU models and loads). Used directly it is a client (the
+(start, stop, update, progress, dump; a server that echoes `_id` empty,
+`ignore_id=True`, or not at all, `ignore_id='omit'`; an expired licence,
+GPU models and loads). Used directly it is a client (the
 engine's tests call its methods); `serve()` puts it behind HTTP on
 127.0.0.1 for the real client, where canned answers per function
 (`answers`), raw answers served first (`queue`), faults (`fault`) and the
@@ -108,12 +109,15 @@ class FakeSigma(object):
         cfg = job['config']
         inp = cfg.get('input')
         urls = [inp[k] for k in ('main', 'backup') if inp.get(k)] if isinstance(inp, dict) else inp if isinstance(inp, list) else [inp]
-        return {'state': job.get('state', 'started'), 'startup': 'T%d' % job['at'], 'error': job.get('error', []),
-                'input': [{'url': u, 'profile': [], 'bitrate': 1} for u in urls],
-                'profile': [{'id': p['id'], 'bitrate': 1} for p in cfg.get('profile', []) if p.get('enable', 1)],
-                'target': [{'format': t['format'], 'url': t['url'], 'select': t.get('select', []), 'bitrate': 1}
-                           for t in cfg.get('target', []) if t.get('enable', 1)],
-                'weight': cfg.get('weight', 1), '_id': '' if self.ignore_id else cfg.get('_id', '')}
+        entry = {'state': job.get('state', 'started'), 'startup': 'T%d' % job['at'], 'error': job.get('error', []),
+                 'input': [{'url': u, 'profile': [], 'bitrate': 1} for u in urls],
+                 'profile': [{'id': p['id'], 'bitrate': 1} for p in cfg.get('profile', []) if p.get('enable', 1)],
+                 'target': [{'format': t['format'], 'url': t['url'], 'select': t.get('select', []), 'bitrate': 1}
+                            for t in cfg.get('target', []) if t.get('enable', 1)],
+                 'weight': cfg.get('weight', 1), '_id': '' if self.ignore_id else cfg.get('_id', '')}
+        if self.ignore_id == 'omit':  # a server that does not keep _id at all
+            del entry['_id']
+        return entry
 
     def progress(self, name='*', mode=None):
         self.calls.append(('progress', name))

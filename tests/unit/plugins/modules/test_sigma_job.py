@@ -163,10 +163,10 @@ def test_a_start_body_over_1_mib_is_refused_before_any_request(server, capsys):
     assert result['failed'] and server.calls == [] and 'jobs[1] (big): job big: the start body is' in result['msg']
 
 
-@pytest.mark.parametrize('echoes_id', [True, False], ids=['server echoes _id', 'server does not echo _id'])
-def test_the_record_as_a_fact_makes_every_run_right_on_a_fresh_runner(server, capsys, tmp_path, monkeypatch, echoes_id):
+@pytest.mark.parametrize('ignore_id', [False, True, 'omit'], ids=['echoes _id', 'echoes _id empty', 'no _id at all'])
+def test_the_record_as_a_fact_makes_every_run_right_on_a_fresh_runner(server, capsys, tmp_path, monkeypatch, ignore_id):
     """Issue 18: nothing kept between runs but the fact sigma_job_record (each run: a fresh SIGMA_STATE_DIR)."""
-    server.ignore_id = not echoes_id
+    server.ignore_id = ignore_id
     fact = {}
 
     def fresh_run(job, **extra):
