@@ -16,7 +16,8 @@ work="${OUTPUT_DIR:-$(mktemp -d)}/sigma_job_record"
 
 export ANSIBLE_CACHE_PLUGIN=jsonfile ANSIBLE_CACHE_PLUGIN_CONNECTION="$work/facts" ANSIBLE_CACHE_PLUGIN_TIMEOUT=0
 # the remote-path run passes -e ansible_connection=sigma_remote (ansible-test's extra vars, "$@")
-export ANSIBLE_CONNECTION_PLUGINS="$(cd ../setup_sigma_remote/connection_plugins && pwd)"
+ANSIBLE_CONNECTION_PLUGINS="$(cd ../setup_sigma_remote/connection_plugins && pwd)"
+export ANSIBLE_CONNECTION_PLUGINS
 extra=("$@")
 SECRETS=(c2VjcmV0LWRybS1rZXktMDE= a2V5LWlkLTAxLXNlY3JldA== Rec0rd-Pa55 TjNXLWRyLWtleQ==)
 
