@@ -25,7 +25,8 @@ attributes:
       - "On a local connection (C(delegate_to: localhost), C(connection: local), a play on C(localhost)) the action
         plugin validates the arguments with this module's own argument spec and runs the module's code in the Ansible
         worker process, with the same result, warnings, errors, check and diff modes and the same requests, but without
-        transferring and starting the module; the items of a loop share one HTTP connection pool."
+        transferring and starting the module; the items of a loop share one HTTP connection pool. The code then runs
+        in the controller's Python (with its C(requests)), not in C(ansible_python_interpreter)."
       - On any other connection (an API reachable only from a bastion), and with C(become) or C(async), the module runs
         on the task's host as usual. Environment variable defaults (C(SIGMA_*)) come from the task's C(environment)
         and the environment of the process that runs the module, on both paths.
