@@ -11,10 +11,8 @@ from ansible_collections.sigma.media_server.plugins.plugin_utils._action import 
 
 class ActionModule(SigmaAction):
 
-    @staticmethod
-    def argument_spec():
+    def argument_spec(self):
         return argument_spec()
 
-    @staticmethod
-    def run_engine(params, client, outcome, check_mode, environ):
+    def run_engine(self, params, client, outcome, check_mode, environ):
         return gather(params, client, outcome)

@@ -5,19 +5,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.sigma.media_server.plugins.module_utils._jobs import engine
-from ansible_collections.sigma.media_server.plugins.module_utils._jobs.options import argument_spec
-from ansible_collections.sigma.media_server.plugins.plugin_utils._action import SigmaAction
+from ansible_collections.sigma.media_server.plugins.plugin_utils._action import JobAction
 
 
-class ActionModule(SigmaAction):
-    RECORD = True
-    JOB_SECRETS = True
-
-    @staticmethod
-    def argument_spec():
-        return argument_spec(single=False)
-
-    @staticmethod
-    def run_engine(params, client, outcome, check_mode, environ):
-        return engine.run(params, client, outcome, single=False, check_mode=check_mode, environ=environ)
+class ActionModule(JobAction):
+    SINGLE = False

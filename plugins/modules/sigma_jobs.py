@@ -105,24 +105,8 @@ ansible_facts:
   type: dict
   contains:
     sigma_job_record:
-      description:
-        - The records of the servers the task's host manages, keyed by API URL; for each server its jobs, each with
-          its start time, the C(_id) the server echoes, the digests of the configuration and of the live settings
-          applied, and the applied configuration with every secret replaced by a keyed digest.
+      description: As RV(sigma.media_server.sigma_job#module:ansible_facts.sigma_job_record).
       type: dict
-      sample:
-        http://sigma-01.example.com:9999:
-          v: 1
-          digest_key: 3f1c0e5a9b7d2c4e6f8a0b1c2d3e4f50
-          updated: '2024-03-02T15:12:35.120000Z'
-          jobs:
-            vtv3:
-              started: '2024-03-02T15:12:33.018Z'
-              id: 3f9c2a1b7d4e5a6b7c8d9e0f
-              config: 3f9c2a1b7d4e
-              live: 5a6b7c8d9e0f
-              at: '2024-03-02T15:12:35.119000Z'
-              applied: {name: vtv3, mode: live, gpu: auto, input: udp://239.1.1.1:1234}
 jobs:
   description: One result per job of O(jobs), in order, then one per job stopped by O(exclusive).
   returned: always

@@ -43,6 +43,8 @@ from ansible.utils.vars import merge_hash
 
 from ansible_collections.sigma.media_server.plugins.module_utils._client import HAS_REQUESTS, SigmaTransport, url_password
 from ansible_collections.sigma.media_server.plugins.module_utils._job_spec import secrets_of
+from ansible_collections.sigma.media_server.plugins.module_utils._jobs import engine
+from ansible_collections.sigma.media_server.plugins.module_utils._jobs.options import argument_spec as job_argument_spec
 from ansible_collections.sigma.media_server.plugins.module_utils._jobs.record import RECORD_FACT
 from ansible_collections.sigma.media_server.plugins.module_utils._module import (
     connection_argument_spec, connection_errors, make_client, transport_settings,
@@ -125,12 +127,12 @@ class SigmaAction(ActionBase):
     RECORD = False
     JOB_SECRETS = False
 
-    @staticmethod
-    def argument_spec():
+    def argument_spec(self):
+        """The module's options, without the connection options."""
         raise NotImplementedError
 
-    @staticmethod
-    def run_engine(params, client, outcome, check_mode, environ):
+    def run_engine(self, params, client, outcome, check_mode, environ):
+        """The module's work: a result dict, or Failure."""
         raise NotImplementedError
 
     def run(self, tmp=None, task_vars=None):
@@ -233,3 +235,17 @@ class SigmaAction(ActionBase):
         module_args = (task_result.get('invocation') or {}).get('module_args')
         if isinstance(module_args, dict):
             module_args.pop('record', None)
+
+
+class JobAction(SigmaAction):
+    """The action of sigma_job (`SINGLE`) and sigma_jobs: the job engine, the record as a fact."""
+
+    RECORD = True
+    JOB_SECRETS = True
+    SINGLE = True
+
+    def argument_spec(self):
+        return job_argument_spec(single=self.SINGLE)
+
+    def run_engine(self, params, client, outcome, check_mode, environ):
+        return engine.run(params, client, outcome, single=self.SINGLE, check_mode=check_mode, environ=environ)

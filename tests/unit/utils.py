@@ -41,7 +41,7 @@ except ImportError:  # ansible-core < 2.19
         with mock.patch.object(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args or {}}))):
             yield
 
-__all__ = ['ENCODERS', 'FakeSigma', 'Request', 'dead_url', 'english', 'patch_module_args', 'as_a_module_process', 'warning_texts']
+__all__ = ['ENCODERS', 'FakeSigma', 'Request', 'dead_url', 'fake_transport', 'english', 'patch_module_args', 'as_a_module_process', 'warning_texts']
 
 
 # The English translation's damaged spelling (sigma-api.md, "Key spelling"): canonical key (lower case), or
@@ -282,3 +282,19 @@ def as_a_module_process():
     finally:
         if was is not None:
             _internal.is_controller = was
+
+
+def fake_transport(fake, made=None):
+    """A SigmaTransport stand-in whose clients are all `fake` (at the URL asked); `made` collects its settings."""
+    from ansible_collections.sigma.media_server.plugins.module_utils._client import normalize_url
+
+    class Transport(object):
+        def __init__(self, **kwargs):
+            if made is not None:
+                made.append(kwargs)
+
+        def client(self, url, environ=None):
+            fake.url = fake.display_url = normalize_url(url)
+            return fake
+
+    return Transport

@@ -23,7 +23,7 @@ from ansible_collections.sigma.media_server.plugins.module_utils._jobs.plan impo
 from ansible_collections.sigma.media_server.plugins.modules import sigma_info, sigma_job, sigma_jobs
 from ansible_collections.sigma.media_server.plugins.plugin_utils import _action
 from ansible_collections.sigma.media_server.tests.unit.utils import (
-    FakeSigma, as_a_module_process, patch_module_args, warning_texts,
+    FakeSigma, as_a_module_process, fake_transport, patch_module_args, warning_texts,
 )
 
 SECRETS = ('DRMK3Y-0001', 'Pa55-w0rd', 'H3ADER-T0KEN')
@@ -34,15 +34,7 @@ FACES = {'sigma_job': (job_action, sigma_job), 'sigma_jobs': (jobs_action, sigma
 def server(monkeypatch, tmp_path):
     fake = FakeSigma(gpus=('Tesla T4',))
     made = []
-
-    class Transport(object):
-        def __init__(self, **kwargs):
-            made.append(kwargs)
-
-        def client(self, url, environ=None):
-            fake.url = fake.display_url = _module.normalize_url(url)
-            return fake
-
+    Transport = fake_transport(fake, made)
     monkeypatch.setattr(_module, 'SigmaTransport', Transport)
     monkeypatch.setattr(_action, 'SigmaTransport', Transport)
     monkeypatch.setattr(_action, '_TRANSPORTS', {})

@@ -15,7 +15,7 @@ from ansible.module_utils import basic
 from ansible_collections.sigma.media_server.plugins.module_utils import _module
 from ansible_collections.sigma.media_server.plugins.modules import sigma_job, sigma_jobs
 from ansible_collections.sigma.media_server.tests.unit.utils import (
-    FakeSigma, as_a_module_process, patch_module_args, warning_texts,
+    FakeSigma, as_a_module_process, fake_transport, patch_module_args, warning_texts,
 )
 
 SECRETS = ('DRMK3Y-0001', 'KEYID-0002', 'Pa55-w0rd', 'AKIA-0003', 'SECRET-0004', 'https://kms.example/secret-path')
@@ -25,15 +25,7 @@ SECRETS = ('DRMK3Y-0001', 'KEYID-0002', 'Pa55-w0rd', 'AKIA-0003', 'SECRET-0004',
 def server(monkeypatch, tmp_path):
     client = FakeSigma(gpus=('Tesla T4',))
     logged = []
-
-    class Transport(object):
-        def __init__(self, **kwargs):
-            pass
-
-        def client(self, url, environ=None):
-            return client
-
-    monkeypatch.setattr(_module, 'SigmaTransport', Transport)
+    monkeypatch.setattr(_module, 'SigmaTransport', fake_transport(client))
     monkeypatch.setattr(basic.AnsibleModule, 'log', lambda self, msg, log_args=None: logged.append(msg))
     monkeypatch.setenv('SIGMA_STATE_DIR', str(tmp_path))
     client.logged = logged
