@@ -29,7 +29,7 @@ notes:
     example C(fact_caching=jsonfile) in C(ansible.cfg), or "Enable Fact Storage" on an AWX / Automation Platform job
     template), the record is the fact C(sigma_job_record) of the task's host, read from the fact cache at the start
     of the task and returned updated in C(ansible_facts). Run the task for the server's inventory host, delegated to
-    C(localhost) with C(delegate_to), as the role M(sigma.media_server.lineup) does, so that the record stays with
+    C(localhost) with C(delegate_to), as the role C(sigma.media_server.lineup) does, so that the record stays with
     that host (AWX keeps facts only for hosts of its inventory, not for an implicit C(localhost)); a play whose
     C(hosts) is C(localhost) keeps the records of all the servers it manages in the facts of C(localhost), keyed by API URL. Set
     C(fact_caching_timeout) to C(0) (no expiry) or longer than the time between two runs. The fact holds at most 50
