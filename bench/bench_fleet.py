@@ -4,7 +4,10 @@
 
 The inventory is the sigma inventory plugin over the fleet (no cache, so every run also sends one `dump` per
 server); the lineup comes from group_vars/all next to it. The playbook runs the role
-sigma.media_server.lineup on every host: converge (empty servers), then a re-run with nothing to change.
+sigma.media_server.lineup on every host: converge (empty servers), then re-runs with nothing to change,
+alternating with a playbook of one ansible.builtin.debug task over the same hosts and inventory (the floor:
+what Ansible itself costs per host). The role's task runs delegated to localhost: the engine runs in the
+worker (the controller path). Fleets: 5 servers (quick), 100 and 1000 servers (full).
 """
 
 from __future__ import annotations
@@ -15,11 +18,24 @@ from _harness import a10_servers, ansible_bin, count_by, emulator, log, run
 from bench_lineup import lineup
 
 FORKS = 10
-RUNS = ('converge', 'no-op')
+# converge, then the no-op re-run of the role and ansible.builtin.debug over the same hosts (the floor: Ansible
+# itself), twice each, alternating, so a busy machine slows both alike.
+RUNS = ('converge', 'no-op', 'debug', 'no-op', 'debug')
+
+
+def sizes(quick):
+    """(servers, jobs per server) of each fleet: a small one in quick mode; 100 and 1000 servers in full mode."""
+    return [(5, 4)] if quick else [(100, 20), (1000, 4)]
 
 
 def bench(ws, quick, checks):
-    servers, jobs = (5, 4) if quick else (100, 20)
+    out = []
+    for servers, jobs in sizes(quick):
+        out.append(fleet(ws, servers, jobs, checks))
+    return {'forks': FORKS, 'fleets': out}
+
+
+def fleet(ws, servers, jobs, checks):
     rows = []
     with emulator(ws, 'fleet', a10_servers('fleet', servers)) as emu:
         ws.dir('fleet-inventory', fresh=True)
@@ -29,27 +45,38 @@ def bench(ws, quick, checks):
             'compose': {'ansible_connection': "'local'"},
         }, indent=1))
         ws.file('fleet-inventory/group_vars/all.json', {'sigma_lineup': lineup(jobs)})
-        book = ws.file('fleet.yml', json.dumps([{
-            'name': 'fleet lineup', 'hosts': 'all', 'gather_facts': False,
-            'roles': [{'role': 'sigma.media_server.lineup'}]}], indent=1))
+        books = {
+            'role': ws.file('fleet.yml', json.dumps([{
+                'name': 'fleet lineup', 'hosts': 'all', 'gather_facts': False,
+                'roles': [{'role': 'sigma.media_server.lineup'}]}], indent=1)),
+            'debug': ws.file('fleet-debug.yml', json.dumps([{
+                'name': 'the floor: one debug task per host', 'hosts': 'all', 'gather_facts': False,
+                'tasks': [{'name': 'debug', 'ansible.builtin.debug': {'msg': '{{ inventory_hostname }}'}}]}], indent=1)),
+        }
         for run_name in RUNS:
             mark = emu.log.mark()
-            result = run(ws, [ansible_bin('ansible-playbook'), '-i', inventory, '-f', FORKS, book])
+            book = books['debug' if run_name == 'debug' else 'role']
+            result = run(ws, [ansible_bin('ansible-playbook'), '-i', inventory, '-f', FORKS, book], timeout=3600)
             entries = emu.log.since(mark)
             functions = count_by(entries, 'function')
+            row = {'run': run_name, 'servers': servers, 'jobs': jobs, 'wall': result.wall, 'cpu': result.cpu,
+                   'requests': len(entries), 'functions': functions}
+            label = 'fleet %d %s' % (servers, run_name)
+            if run_name == 'debug':
+                checks.equal('%s: requests (the inventory)' % label, functions, {'dump': servers})
+                rows.append(row)
+                log('  fleet %4d %-8s wall %7.2f s  cpu %7.2f s' % (servers, run_name, row['wall'], row['cpu']))
+                continue
             applied = [t for t in result.summaries if t['action'].endswith('sigma_jobs')]
             hosts = applied[-1]['hosts'] if applied else {}
             states = [emu.state(i) for i in range(servers)]
-            row = {
-                'run': run_name, 'servers': servers, 'jobs': jobs, 'wall': result.wall, 'cpu': result.cpu,
-                'requests': len(entries), 'functions': functions,
+            row.update({
                 'hosts_changed': sum(bool(h.get('changed')) for h in hosts.values()),
                 'hosts_ok': sum(h.get('status') == 'ok' for h in hosts.values()),
                 'jobs_running': sum(len(s['jobs']) for s in states),
                 'restarts': sum(j['restarts'] for s in states for j in s['jobs'].values()),
-            }
+            })
             rows.append(row)
-            label = 'fleet %s' % run_name
             checks.equal('%s: hosts that applied the lineup' % label, row['hosts_ok'], servers)
             checks.equal('%s: jobs on the fleet' % label, row['jobs_running'], servers * jobs)
             checks.equal('%s: job restarts' % label, row['restarts'], 0)
@@ -61,7 +88,11 @@ def bench(ws, quick, checks):
             else:
                 checks.equal('%s: requests' % label, functions, {'dump': servers, 'progress': servers})
                 checks.equal('%s: hosts changed' % label, row['hosts_changed'], 0)
-            log('  fleet %-8s wall %6.2f s  cpu %6.2f s  requests %5d %s  changed hosts %d'
-                % (run_name, row['wall'], row['cpu'], row['requests'], json.dumps(functions, sort_keys=True),
+            log('  fleet %4d %-8s wall %7.2f s  cpu %7.2f s  requests %5d %s  changed hosts %d'
+                % (servers, run_name, row['wall'], row['cpu'], row['requests'], json.dumps(functions, sort_keys=True),
                    row['hosts_changed']))
-    return {'servers': servers, 'jobs': jobs, 'forks': FORKS, 'rows': rows}
+    noop = [r for r in rows if r['run'] == 'no-op']
+    debug = [r for r in rows if r['run'] == 'debug']
+    return {'servers': servers, 'jobs': jobs, 'rows': rows,
+            'ratio_wall': sum(r['wall'] for r in noop) / max(1e-9, sum(r['wall'] for r in debug)),
+            'ratio_cpu': sum(r['cpu'] for r in noop) / max(1e-9, sum(r['cpu'] for r in debug))}

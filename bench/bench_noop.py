@@ -3,10 +3,12 @@
 """Benchmark 2: the cost of a no-op sigma_job task against a bare ansible.builtin.uri task.
 
 One emulated server holds one running job. One playbook runs, after a setup task that creates the job and
-one warm-up task of each kind, N pairs of tasks in alternating order (sigma_job then uri, uri then sigma_job,
-...): sigma_job with the job's unchanged configuration, and uri POSTing the same single `progress` request.
-The timing callback gives each task's wall time and the request-log offsets around it, so requests are
-counted per task.
+one warm-up task of each kind, N rounds of three tasks in rotating order: sigma_job with the job's unchanged
+configuration on the controller path (connection local: the action plugin runs the engine in the worker),
+the same on the remote path (connection sigma_remote, a test-only copy of ansible.builtin.local that the
+action plugin does not take for the controller, so it executes the module as on a remote host), and uri
+POSTing the same single `progress` request. The timing callback gives each task's wall time and the
+request-log offsets around it, so requests are counted per task.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from __future__ import annotations
 import json
 
 from _harness import a10_servers, ansible_bin, emulator, log, median, run
+from sigma_harness import REMOTE_CONNECTION
 
 JOB = 'bench-noop'
+KINDS = ('sigma_job', 'sigma_job remote', 'uri')
 
 
 def job_spec():
@@ -35,17 +39,16 @@ def playbook(url, runs):
     sigma_job = dict(job_spec(), api_url=url)
     uri = {'url': url + '/', 'method': 'POST', 'body_format': 'json',
            'body': {'type': 'progress', 'name': JOB}, 'status_code': 200}
-    tasks = [
-        {'name': 'setup: create the job', 'sigma.media_server.sigma_job': sigma_job},
-        {'name': 'warmup sigma_job', 'sigma.media_server.sigma_job': sigma_job},
-        {'name': 'warmup uri', 'ansible.builtin.uri': uri},
-    ]
+    task = {
+        'sigma_job': {'sigma.media_server.sigma_job': sigma_job},
+        'sigma_job remote': {'sigma.media_server.sigma_job': sigma_job, 'connection': 'sigma_remote'},
+        'uri': {'ansible.builtin.uri': uri},
+    }
+    tasks = [dict(task['sigma_job'], name='setup: create the job')]
+    tasks += [dict(task[kind], name='warmup | %s' % kind) for kind in KINDS]
     for i in range(runs):
-        pair = [
-            {'name': 'run %d sigma_job' % i, 'sigma.media_server.sigma_job': sigma_job},
-            {'name': 'run %d uri' % i, 'ansible.builtin.uri': uri},
-        ]
-        tasks.extend(pair if i % 2 == 0 else pair[::-1])
+        order = KINDS[i % len(KINDS):] + KINDS[:i % len(KINDS)]
+        tasks += [dict(task[kind], name='run %d | %s' % (i, kind)) for kind in order]
     return [{'name': 'no-op task cost', 'hosts': 'localhost', 'connection': 'local', 'gather_facts': False,
              'tasks': tasks}]
 
@@ -55,13 +58,13 @@ def bench(ws, quick, checks):
     with emulator(ws, 'noop', a10_servers('noop', 1)) as emu:
         book = ws.file('noop.yml', json.dumps(playbook(emu.url(0), runs), indent=1))
         result = run(ws, [ansible_bin('ansible-playbook'), '-i', 'localhost,', book],
-                     env={'SIGMA_RECORDER_REQUEST_LOG': str(emu.log.path)})
+                     env={'SIGMA_RECORDER_REQUEST_LOG': str(emu.log.path), 'ANSIBLE_CONNECTION_PLUGINS': str(REMOTE_CONNECTION)})
         state = emu.state(0)
-        samples = {'sigma_job': [], 'uri': []}
+        samples = dict((kind, []) for kind in KINDS)
         for task in result.summaries:
             if not task['name'].startswith('run '):
                 continue
-            kind = task['name'].rsplit(' ', 1)[1]
+            kind = task['name'].split(' | ', 1)[1]
             host = task['hosts'].get('localhost', {})
             entries = emu.log.since(task['log_start'], task['log_end'])
             samples[kind].append({
@@ -79,13 +82,17 @@ def bench(ws, quick, checks):
                      'min': min(walls, default=float('nan')), 'max': max(walls, default=float('nan')),
                      'requests': sum(r['requests'] for r in rows), 'tasks': len(rows),
                      'changed': sum(bool(r['changed']) for r in rows)}
-    checks.equal('noop: sigma_job tasks reported changed', out['sigma_job']['changed'], 0)
-    bodies = set(b for r in samples['sigma_job'] + samples['uri'] for b in r['bodies'])
-    checks.equal('noop: distinct request bodies (sigma_job and uri send the same)', len(bodies), 1)
+    for kind in ('sigma_job', 'sigma_job remote'):
+        checks.equal('noop: %s tasks reported changed' % kind, out[kind]['changed'], 0)
+    bodies = set(b for rows in samples.values() for r in rows for b in r['bodies'])
+    checks.equal('noop: distinct request bodies (sigma_job on both paths and uri send the same)', len(bodies), 1)
     checks.equal('noop: restarts of the job', state['jobs'].get(JOB, {}).get('restarts'), 0)
     out['ratio_median'] = out['sigma_job']['median'] / out['uri']['median']
     out['ratio_mean'] = out['sigma_job']['mean'] / out['uri']['mean']
+    out['ratio_remote_median'] = out['sigma_job remote']['median'] / out['uri']['median']
+    out['ratio_remote_mean'] = out['sigma_job remote']['mean'] / out['uri']['mean']
     out['body'] = sorted(bodies)[0] if len(bodies) == 1 else ' | '.join(sorted(bodies))
-    log('  noop: sigma_job median %.3f s, uri median %.3f s, ratio %.2f (mean ratio %.2f)'
-        % (out['sigma_job']['median'], out['uri']['median'], out['ratio_median'], out['ratio_mean']))
+    log('  noop: medians sigma_job %.3f s, sigma_job remote %.3f s, uri %.3f s; ratios to uri %.2f and %.2f'
+        % (out['sigma_job']['median'], out['sigma_job remote']['median'], out['uri']['median'], out['ratio_median'],
+           out['ratio_remote_median']))
     return out

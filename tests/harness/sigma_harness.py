@@ -39,6 +39,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 PLUGINS = HERE / 'plugins'
 BIN = Path(sys.executable).parent
+# The test-only connection `sigma_remote` (ansible.builtin.local under another name): the collection's action
+# plugins do not take it for the controller, so they execute the modules as on a remote host (the remote path).
+REMOTE_CONNECTION = REPO / 'tests' / 'integration' / 'targets' / 'setup_sigma_remote' / 'connection_plugins'
 
 sys.path.insert(0, str(REPO / 'emulator'))  # this checkout's emulator, before any installed copy
 from sigma_emulator import testing  # noqa: E402  pylint: disable=wrong-import-position
@@ -107,8 +110,10 @@ def ansible_bin(name):
 class Workspace(object):
     """A clean Ansible workspace in which each command runs in a folder of its own (runs/NNN-label)."""
 
-    def __init__(self, path=None, prefix='sigma-harness-', keep=False, env=None, results=True):
+    def __init__(self, path=None, prefix='sigma-harness-', keep=False, env=None, results=True, connection=None):
         self.keep = keep
+        # connection='sigma_remote': every playbook runs with -e ansible_connection=sigma_remote (the remote path)
+        self.connection = connection
         self.path = Path(path) if path else Path(tempfile.mkdtemp(prefix=prefix))
         self.path.mkdir(parents=True, exist_ok=True)
         self.collections_path = self.path / 'collections'
@@ -150,6 +155,7 @@ class Workspace(object):
             SIGMA_RECORDER_FILE=str(Path(workdir) / 'records.jsonl'),
             SIGMA_RECORDER_RESULTS='1' if self.results else '0',
             PYTHONDONTWRITEBYTECODE='1',
+            ANSIBLE_CONNECTION_PLUGINS=str(REMOTE_CONNECTION),
         )
         env.update(self.extra_env)
         env.update(extra or {})
@@ -206,6 +212,9 @@ class Workspace(object):
                                % (run.rc, ' '.join(cmd), stdout[-3000:], stderr[-3000:]))
         return run
 
+    def _connection_args(self):
+        return ['-e', 'ansible_connection=%s' % self.connection] if self.connection else []
+
     def _playbook_files(self, workdir, plays, label, inventory):
         if plays and 'tasks' not in plays[0] and 'hosts' not in plays[0] and 'roles' not in plays[0]:
             plays = [dict(name=label, hosts='localhost', connection='local', gather_facts=False, tasks=plays)]
@@ -231,7 +240,7 @@ class Workspace(object):
             cmd.append('-' + 'v' * verbosity)
         if forks:
             cmd += ['--forks', str(forks)]
-        cmd += list(extra_args)
+        cmd += list(extra_args) + self._connection_args()
         return self.command(cmd, label, env, timeout, workdir=workdir)
 
     def playbook_async(self, plays, label='play', inventory=None, env=None, forks=None):
@@ -241,6 +250,7 @@ class Workspace(object):
         cmd = [sys.executable, '-m', 'ansible', 'playbook', '-i', inventory, str(workdir / 'playbook.yml')]
         if forks:
             cmd += ['--forks', str(forks)]
+        cmd += self._connection_args()
         out = open(workdir / 'stdout.txt', 'wb')
         err = open(workdir / 'stderr.txt', 'wb')
         proc = subprocess.Popen(cmd, cwd=str(workdir), env=self.env(workdir, env), stdout=out, stderr=err)

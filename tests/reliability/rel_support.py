@@ -14,6 +14,7 @@ of every task.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
@@ -204,8 +205,13 @@ class Emulator(object):
 # ----------------------------------------------------------------------------- Ansible runs
 
 def workspace(path, emulator):
-    """The shared harness's clean Ansible workspace; `sigma_emu` tasks reach this suite's emulator."""
-    return sigma_harness.Workspace(path=path, env={'SIGMA_EMULATOR_CONTROL': emulator.control_url})
+    """The shared harness's clean Ansible workspace; `sigma_emu` tasks reach this suite's emulator.
+
+    SIGMA_RELIABILITY_CONNECTION=sigma_remote runs every play on the path of a remote host: the test-only
+    connection (ansible.builtin.local under another name) makes the action plugins execute the modules.
+    """
+    return sigma_harness.Workspace(path=path, env={'SIGMA_EMULATOR_CONTROL': emulator.control_url},
+                                   connection=os.environ.get('SIGMA_RELIABILITY_CONNECTION') or None)
 
 
 def inventory_json(stdout):
