@@ -179,6 +179,10 @@ def shared_ssl_context(validate_certs=True, ca_path=None):
     return ctx
 
 
+# requests >= 2.32 asks an adapter for the attributes of a connection pool (where the SSL context goes).
+_POOL_KEY_ATTRIBUTES = hasattr(HTTPAdapter, 'build_connection_pool_key_attributes')
+
+
 class _SharedContextAdapter(HTTPAdapter):
     """An HTTPS adapter whose connections all use the one shared SSL context.
 
@@ -195,9 +199,11 @@ class _SharedContextAdapter(HTTPAdapter):
         return shared_ssl_context(self._validate_certs, self._ca_path)
 
     # requests < 2.32 builds pools from these keyword arguments only (it has no
-    # build_connection_pool_key_attributes): the context goes in here too.
+    # build_connection_pool_key_attributes): the context goes in here too. Newer
+    # requests get it per pool, only for https (building it costs ~100 ms of CPU).
     def init_poolmanager(self, *args, **kwargs):
-        kwargs['ssl_context'] = self._context()
+        if not _POOL_KEY_ATTRIBUTES:
+            kwargs['ssl_context'] = self._context()
         super(_SharedContextAdapter, self).init_poolmanager(*args, **kwargs)
 
     def proxy_manager_for(self, proxy, **proxy_kwargs):

@@ -467,10 +467,12 @@ def body_size_error(name, body):
 
 
 def validate_job_item(item, spec, prefix):
-    """Validate one raw item (sigma_jobs) against `spec`; (validated params, errors, no_log values)."""
+    """Validate one raw item (sigma_jobs) against `spec` (or its ArgumentSpecValidator, made once for many items);
+    (validated params, errors, no_log values)."""
     if not isinstance(item, dict):
         return None, ['%s must be a dictionary of job options, got %r' % (prefix, type(item).__name__)], set()
-    result = ArgumentSpecValidator(spec).validate(copy.deepcopy(item))
+    validator = spec if isinstance(spec, ArgumentSpecValidator) else ArgumentSpecValidator(spec)
+    result = validator.validate(copy.deepcopy(item))
     errors = ['%s: %s' % (prefix, msg) for msg in result.error_messages]
     return result.validated_parameters, errors, result._no_log_values
 

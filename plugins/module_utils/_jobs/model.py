@@ -9,6 +9,8 @@ import copy
 import hashlib
 import json
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
 from ansible_collections.sigma.media_server.plugins.module_utils._job_spec import (
     body_size_error, check_job, effective_gpu, input_urls, secrets_of, to_api, validate_job_item,
 )
@@ -117,10 +119,11 @@ def load_jobs(items, spec, prefix, outcome):
     `prefix[n]` (sigma_jobs' `jobs`). Secrets found are handed to `outcome`.
     """
     errors, jobs, names = [], [], {}
+    validator = ArgumentSpecValidator(spec) if prefix else None  # one for every item: building it costs
     for n, item in enumerate(items):
         where = '%s[%d]' % (prefix, n) if prefix else ''
         if prefix:
-            params, item_errors, no_log = validate_job_item(item, spec, where)
+            params, item_errors, no_log = validate_job_item(item, validator, where)
             outcome.hide(no_log)
             if item_errors:
                 errors.extend(item_errors)

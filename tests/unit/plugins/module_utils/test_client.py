@@ -180,3 +180,19 @@ def test_proxies_from_a_task_environment_are_those_requests_reads(monkeypatch, e
     assert _client.environ_proxies(url, environ) == expected
     assert SigmaTransport().client(url, environ).proxies == expected
     assert SigmaTransport(use_proxy=False).client(url, environ).proxies == {}
+
+
+def test_a_transport_builds_no_ssl_context_until_an_https_pool_needs_it(monkeypatch, server):
+    built = []
+    monkeypatch.setattr(_client, '_SSL_CONTEXTS', {})
+    real = _client.ssl.create_default_context
+    monkeypatch.setattr(_client.ssl, 'create_default_context', lambda *a, **k: built.append(a) or real(*a, **k))
+    transport = SigmaTransport(validate_certs=True)
+    transport.client(server.url).dump()  # an http server: no TLS
+    if not _client._POOL_KEY_ATTRIBUTES:  # requests < 2.32: the pool manager needs it from the start
+        assert len(built) == 1
+        return
+    assert built == []
+    transport.session.get_adapter('https://h:1/').build_connection_pool_key_attributes(
+        _client.requests.Request('GET', 'https://h:1/').prepare(), True)
+    assert len(built) == 1
