@@ -5,8 +5,8 @@
 The inventory is the sigma inventory plugin over the fleet (no cache, so every run also sends one `dump` per
 server); the lineup comes from group_vars/all next to it. The playbook runs the role
 sigma.media_server.lineup on every host: converge (empty servers), then re-runs with nothing to change,
-alternating with a playbook of one ansible.builtin.debug task over the same hosts and inventory (the floor:
-what Ansible itself costs per host). The role's task runs delegated to localhost: the engine runs in the
+alternating with a play of the role's one sigma_jobs task alone and a play of one ansible.builtin.debug task
+over the same hosts and inventory (the floor: what Ansible itself costs per host). The role's task runs delegated to localhost: the engine runs in the
 worker (the controller path). Fleets: 5 servers (quick), 100 and 1000 servers (full).
 """
 
@@ -18,9 +18,10 @@ from _harness import a10_servers, ansible_bin, count_by, emulator, log, run
 from bench_lineup import lineup
 
 FORKS = 10
-# converge, then the no-op re-run of the role and ansible.builtin.debug over the same hosts (the floor: Ansible
-# itself), twice each, alternating, so a busy machine slows both alike.
-RUNS = ('converge', 'no-op', 'debug', 'no-op', 'debug')
+# converge, then the no-op re-run of the role, the role's sigma_jobs task alone (a play of that one task) and
+# ansible.builtin.debug over the same hosts (the floor: Ansible itself), twice each, alternating, so a busy machine
+# slows them alike.
+RUNS = ('converge', 'no-op', 'task', 'debug', 'no-op', 'task', 'debug')
 
 
 def sizes(quick):
@@ -49,13 +50,18 @@ def fleet(ws, servers, jobs, checks):
             'role': ws.file('fleet.yml', json.dumps([{
                 'name': 'fleet lineup', 'hosts': 'all', 'gather_facts': False,
                 'roles': [{'role': 'sigma.media_server.lineup'}]}], indent=1)),
+            'task': ws.file('fleet-task.yml', json.dumps([{
+                'name': 'the sigma_jobs task alone', 'hosts': 'all', 'gather_facts': False,
+                'tasks': [{'name': 'sigma_jobs', 'delegate_to': 'localhost',
+                           'sigma.media_server.sigma_jobs': {'api_url': '{{ sigma_api_url }}',
+                                                             'jobs': '{{ sigma_lineup }}'}}]}], indent=1)),
             'debug': ws.file('fleet-debug.yml', json.dumps([{
                 'name': 'the floor: one debug task per host', 'hosts': 'all', 'gather_facts': False,
                 'tasks': [{'name': 'debug', 'ansible.builtin.debug': {'msg': '{{ inventory_hostname }}'}}]}], indent=1)),
         }
         for run_name in RUNS:
             mark = emu.log.mark()
-            book = books['debug' if run_name == 'debug' else 'role']
+            book = books.get(run_name, books['role'])
             result = run(ws, [ansible_bin('ansible-playbook'), '-i', inventory, '-f', FORKS, book], timeout=3600)
             entries = emu.log.since(mark)
             functions = count_by(entries, 'function')
@@ -91,8 +97,11 @@ def fleet(ws, servers, jobs, checks):
             log('  fleet %4d %-8s wall %7.2f s  cpu %7.2f s  requests %5d %s  changed hosts %d'
                 % (servers, run_name, row['wall'], row['cpu'], row['requests'], json.dumps(functions, sort_keys=True),
                    row['hosts_changed']))
-    noop = [r for r in rows if r['run'] == 'no-op']
-    debug = [r for r in rows if r['run'] == 'debug']
+    def total(run_name, key):
+        return sum(r[key] for r in rows if r['run'] == run_name)
+
     return {'servers': servers, 'jobs': jobs, 'rows': rows,
-            'ratio_wall': sum(r['wall'] for r in noop) / max(1e-9, sum(r['wall'] for r in debug)),
-            'ratio_cpu': sum(r['cpu'] for r in noop) / max(1e-9, sum(r['cpu'] for r in debug))}
+            'ratio_wall': total('no-op', 'wall') / max(1e-9, total('debug', 'wall')),
+            'ratio_cpu': total('no-op', 'cpu') / max(1e-9, total('debug', 'cpu')),
+            'task_ratio_wall': total('task', 'wall') / max(1e-9, total('debug', 'wall')),
+            'task_ratio_cpu': total('task', 'cpu') / max(1e-9, total('debug', 'cpu'))}

@@ -212,18 +212,21 @@ def fleet_md(res):
     goals = []
     for fleet in _fleets(res):
         if fleet.get('ratio_wall') is not None:
-            goals.append('- %d servers: the no-op role over the `debug` floor, wall **%s** (CPU %s)%s.'
+            goals.append('- %d servers: the no-op role over the `debug` floor, wall **%s** (CPU %s)%s; the role\'s '
+                         '`sigma_jobs` task alone over the floor, wall **%s** (CPU %s).'
                          % (fleet['servers'], s(fleet['ratio_wall']), s(fleet['ratio_cpu']),
                             '; goal <= 1.3: %s' % ('met' if round(fleet['ratio_wall'], 2) <= 1.3 else 'not met')
-                            if fleet['servers'] == 100 else ''))
+                            if fleet['servers'] == 100 else '', s(fleet.get('task_ratio_wall', float('nan'))),
+                            s(fleet.get('task_ratio_cpu', float('nan')))))
     return '\n'.join([
         '`ansible-playbook -f %d` of a play that applies the role `sigma.media_server.lineup` to every host; the '
         'inventory is the `sigma` inventory plugin over the fleet without cache (so each run also sends one '
         '`dump` per server), the lineup comes from `group_vars/all`. The role\'s `sigma_jobs` task runs delegated to '
         '`localhost`, so its action plugin runs the engine in the worker (the controller path). In the converge '
-        'run, the module also reads `progress` around its writes. `debug` is a play of one `ansible.builtin.debug` '
-        'task over the same hosts and inventory: the floor, what Ansible itself costs per host; the no-op re-runs '
-        'and the `debug` runs alternate.' % res['forks'],
+        'run, the module also reads `progress` around its writes. `task` is a play of the role\'s `sigma_jobs` task '
+        'alone (delegated to `localhost`, the lineup from the same `group_vars`); `debug` a play of one '
+        '`ansible.builtin.debug` task over the same hosts and inventory: the floor, what Ansible itself costs per '
+        'host. The no-op re-runs, `task` and `debug` alternate.' % res['forks'],
         '',
         table(header, body, ['---', '---'] + ['--:'] * 4 + ['---'] + ['--:'] * 3),
         '',
@@ -242,7 +245,8 @@ def fleet_reading(res):
                 % (fleet['servers'], fleet['jobs'], s(conv['wall']), conv['requests'], s(noop['wall']),
                    noop['requests']))
         if fleet.get('ratio_wall') is not None:
-            line += '; %sx the wall time of one `debug` task over the same hosts' % s(fleet['ratio_wall'])
+            line += ('; %sx the wall time of one `debug` task over the same hosts (the `sigma_jobs` task alone: %sx)'
+                     % (s(fleet['ratio_wall']), s(fleet.get('task_ratio_wall', float('nan')))))
         out.append(line + '.')
     return out
 

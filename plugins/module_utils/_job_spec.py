@@ -472,7 +472,7 @@ def validate_job_item(item, spec, prefix):
     if not isinstance(item, dict):
         return None, ['%s must be a dictionary of job options, got %r' % (prefix, type(item).__name__)], set()
     validator = spec if isinstance(spec, ArgumentSpecValidator) else ArgumentSpecValidator(spec)
-    result = validator.validate(copy.deepcopy(item))
+    result = validator.validate(item)  # it validates a deep copy
     errors = ['%s: %s' % (prefix, msg) for msg in result.error_messages]
     return result.validated_parameters, errors, result._no_log_values
 
@@ -582,7 +582,24 @@ TOKEN_RE = re.compile(r'^\*{8}:[0-9a-f]{16}$')
 
 
 def secrets_of(obj):
-    """The secret values in `obj`, for `no_log_values` (like _ci's, 3 characters or more; not masks or tokens)."""
+    """The secret values in `obj`, for `no_log_values` (like _ci's, 3 characters or more; not masks or tokens).
+
+    The values `mask` would hide, found without building the masked copy.
+    """
     found = set()
-    mask(obj, found)
+    _collect_secrets(obj, found)
     return set(s for s in found if len(s) >= 3 and s != MASK and not TOKEN_RE.match(s))
+
+
+def _collect_secrets(obj, found):
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if isinstance(key, str) and key.lower() in SECRET_KEYS and value not in (None, ''):
+                mask_keys({key: value}, SECRET_KEYS, found=found)  # its leaves, as mask() collects them
+            else:
+                _collect_secrets(value, found)
+    elif isinstance(obj, list):
+        for item in obj:
+            _collect_secrets(item, found)
+    elif isinstance(obj, str) and '@' in obj and '://' in obj:
+        mask_url_passwords(obj, found)

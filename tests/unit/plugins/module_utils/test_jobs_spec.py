@@ -320,3 +320,15 @@ def test_body_size_limit():
     # counted in bytes of UTF-8, not characters
     wide = to_api(validated(dict(RAW, extra={'comment': u'\u2713' * (MAX_BODY // 3 + 10)})))
     assert body_size_error('vtv3', wide)
+
+
+@pytest.mark.parametrize('obj', [
+    RAW,
+    {'input': 'srt://u:p4ss@h:9000', 'extra': {'s3': {'accessKeyId': 'AKIA-1', 'secretAccessKey': ['a', 'bcd', {'x': 'efg'}]}}},
+    {'targets': [{'drm': {'key': None, 'iv': '', 'uri': 'https://k:Pw-9@keys/x'}}, 'rtmp://a:b@c/d'], 'password': 12345},
+    [{'Token': 'T0K-1'}, 'udp://239.1.1.1:1234', {'nested': [{'SECRET': {'deep': 'D33P'}}]}],
+])
+def test_secrets_of_finds_what_mask_hides(obj):
+    found = set()
+    mask(obj, found)
+    assert secrets_of(obj) == set(s for s in found if len(s) >= 3 and s != MASK)
