@@ -184,12 +184,19 @@ def integration_targets(session, roles):
     return names, options + (['--allow-destructive'] if allowed else [])
 
 
-def run_integration(session, roles):
+# The module targets, run again on the path of a remote host by the step integration-remote.
+REMOTE_TARGETS = ('sigma_info', 'sigma_job', 'sigma_jobs', 'sigma_job_record')
+
+
+def run_integration(session, roles, remote=False):
     targets, options = integration_targets(session, roles)
+    if remote:
+        targets = [t for t in targets if t in REMOTE_TARGETS]
     if not targets:
         session.skip('no integration target of this step was asked for')
-    ensure_chromium(session)
-    label = 'integration-roles' if roles else 'integration'
+    if not remote:
+        ensure_chromium(session)
+    label = 'integration-roles' if roles else 'integration-remote' if remote else 'integration'
     copy = collection_copy(session, label, with_emulator=True)
     fleet = WORK / (label + '-fleet')
     with fleet_lock(session):
@@ -198,6 +205,9 @@ def run_integration(session, roles):
                         str(ROOT / 'tests' / 'integration' / 'fleet.yml'),
                         str(copy / 'tests' / 'integration' / 'integration_config.yml'),
                         str(ROOT / 'tests' / 'integration' / 'integration_config.yml'), env=env())
+        if remote:  # every task with the test-only connection sigma_remote: the action plugins execute the modules
+            with open(copy / 'tests' / 'integration' / 'integration_config.yml', 'a', encoding='utf-8') as config:
+                config.write('\n# the remote path (the step integration-remote)\nansible_connection: sigma_remote\n')
         try:
             offline_pip_bootstrap(session)
             with session.chdir(copy):
@@ -216,6 +226,14 @@ def integration(session):
     run_integration(session, roles=False)
 
 
+@step('b', 'integration-remote', fixed_ports=True)
+def integration_remote(session):
+    """The module targets again (sigma_info, sigma_job, sigma_jobs, sigma_job_record) with the test-only
+    connection sigma_remote (tests/integration/targets/setup_sigma_remote): the action plugins then execute
+    the modules as on a remote host instead of running the engine on the controller."""
+    run_integration(session, roles=False, remote=True)
+
+
 @step('a')
 def reliability(session):
     """tests/reliability: faults, bad input, concurrency, secrets, TLS (figures to a scratch file)."""
@@ -223,6 +241,14 @@ def reliability(session):
     session.run(tool('python'), '-m', 'pytest', 'tests/reliability', '-q', '-p', 'no:cacheprovider',
                 env=env(SIGMA_RELIABILITY_DOC=str(doc)))
     session.log(f'figures: {doc} (docs/reliability.md: .venv/bin/python -m pytest tests/reliability)')
+
+
+@step('b', 'reliability-remote')
+def reliability_remote(session):
+    """tests/reliability with every play on the path of a remote host (the connection sigma_remote)."""
+    session.run(tool('python'), '-m', 'pytest', 'tests/reliability', '-q', '-p', 'no:cacheprovider',
+                env=env(SIGMA_RELIABILITY_CONNECTION='sigma_remote',
+                        SIGMA_RELIABILITY_DOC=str(WORK / 'reliability-remote.md')))
 
 
 @step('a', 'bench-quick')
