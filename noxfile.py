@@ -173,7 +173,7 @@ def integration_targets(session, roles):
     names = []
     for path in sorted(p for p in TARGETS.iterdir() if p.is_dir()):
         aliases = (path / 'aliases').read_text(encoding='utf-8').split() if (path / 'aliases').exists() else []
-        if 'disabled' in aliases or 'unsupported' in aliases or ('destructive' in aliases and not allowed):
+        if 'disabled' in aliases or 'unsupported' in aliases or 'hidden' in aliases or ('destructive' in aliases and not allowed):
             continue
         if (path.name.startswith('role_') or path.name == 'playbooks') == roles:
             names.append(path.name)
