@@ -110,7 +110,13 @@ def report_run(ansible, emulator, tmp_path_factory):
     report_dir = base / 'out'
     plays = [
         {'name': 'a job with every kind of secret', 'hosts': 'localhost', 'gather_facts': False,
-         'tasks': [{'name': 'secret job', 'sigma.media_server.sigma_job': dict(support.secret_job(), api_url=emulator.url('secrets'))}]},
+         'tasks': [{'name': 'secret job', 'sigma.media_server.sigma_job': dict(support.secret_job(), api_url=emulator.url('secrets'))},
+                   # the server fails the broken input after its starting and preparing phases: the report must
+                   # see the error lines (on the controller path the report may otherwise come first)
+                   {'name': 'secret job error lines', 'sigma.media_server.sigma_info': {
+                       'api_url': emulator.url('secrets'), 'gather_subset': ['jobs']}, 'register': 'secret_info',
+                    'until': "secret_info.jobs.values() | map(attribute='errors') | select | list | length > 0",
+                    'retries': 30, 'delay': 1}]},
         {'name': 'report', 'hosts': 'all', 'gather_facts': False,
          'vars': {'sigma_report_dir': str(report_dir), 'sigma_report_name': 'fleet'},
          'roles': ['sigma.media_server.report']},
