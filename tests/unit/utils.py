@@ -270,7 +270,10 @@ def as_a_module_process():
     controller code is imported (the action plugins' tests) ansible-core sends
     module warnings to the controller's display instead of the result.
     """
-    from ansible.module_utils import _internal
+    try:
+        from ansible.module_utils import _internal  # ansible-core 2.19+
+    except ImportError:  # older cores (the floor, 2.17) have no controller switch
+        _internal = None
     from ansible.module_utils.common import warnings
     for name in ('_global_warnings', '_global_deprecations'):
         getattr(warnings, name, {}).clear()
