@@ -24,8 +24,14 @@ FORKS = 10
 RUNS = ('converge', 'no-op', 'task', 'debug', 'no-op', 'task', 'debug')
 
 
+# (servers, jobs per server) of each fleet; empty: the defaults of sizes(). run.py --fleet-sizes fills it.
+SIZES = []
+
+
 def sizes(quick):
-    """(servers, jobs per server) of each fleet: a small one in quick mode; 100 and 1000 servers in full mode."""
+    """The fleets: --fleet-sizes, else a small one in quick mode, 100 and 1000 servers in full mode."""
+    if SIZES:
+        return list(SIZES)
     return [(5, 4)] if quick else [(100, 20), (1000, 4)]
 
 

@@ -55,7 +55,15 @@ def parse_args(argv=None):
     p.add_argument('--report-only', action='store_true',
                    help='measure nothing: write the report again from the stored results (bench/results.json)')
     p.add_argument('--keep', action='store_true', help='keep the temporary workspace (playbooks, logs)')
+    p.add_argument('--fleet-sizes', metavar='SxJ[,SxJ]',
+                   help='the fleet benchmark\'s fleets, servers x jobs per server (default: 100x20,1000x4; '
+                        'quick: 5x4), e.g. 100x20 to leave out the long 1000-server fleet')
     args = p.parse_args(argv)
+    if args.fleet_sizes:
+        try:
+            bench_fleet.SIZES[:] = [tuple(int(n) for n in size.split('x')) for size in args.fleet_sizes.split(',')]
+        except ValueError:
+            p.error('--fleet-sizes: expected servers x jobs, e.g. 100x20,1000x4; got %r' % args.fleet_sizes)
     args.only = [name.strip() for name in args.only.split(',') if name.strip()]
     unknown = [name for name in args.only if name not in BENCHMARKS]
     if unknown or not args.only:
