@@ -72,7 +72,9 @@ def fleet(ws, servers, jobs, checks):
             entries = emu.log.since(mark)
             functions = count_by(entries, 'function')
             row = {'run': run_name, 'servers': servers, 'jobs': jobs, 'wall': result.wall, 'cpu': result.cpu,
-                   'requests': len(entries), 'functions': functions}
+                   'requests': len(entries), 'functions': functions,
+                   # each task's wall over all hosts (task start to the next task start): where a run's time goes
+                   'task_walls': [[t['name'], t['end'] - t['start']] for t in result.summaries]}
             label = 'fleet %d %s' % (servers, run_name)
             if run_name == 'debug':
                 checks.equal('%s: requests (the inventory)' % label, functions, {'dump': servers})

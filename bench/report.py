@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from _harness import md_table
+from _harness import md_table, median
 
 TITLE = {
     'inventory': '1. Inventory: `ansible-inventory --list` over an emulated fleet',
@@ -219,6 +219,16 @@ def fleet_md(res):
                             '; goal <= 1.3: %s' % ('met' if round(fleet['ratio_wall'], 2) <= 1.3 else 'not met')
                             if fleet['servers'] == 100 else '', s(fleet.get('task_ratio_wall', float('nan'))),
                             s(fleet.get('task_ratio_cpu', float('nan')))))
+    for fleet in _fleets(res):
+        noops = [r for r in fleet['rows'] if r['run'] == 'no-op' and r.get('task_walls')]
+        if noops:
+            walls = {}
+            for r in noops:
+                for name, wall in r['task_walls']:
+                    walls.setdefault(name, []).append(wall)
+            goals.append('- %d servers, where a no-op run of the role spends its time (each task over all hosts, '
+                         'median of the no-op runs): %s.' % (fleet['servers'], '; '.join(
+                             '`%s` %s s' % (name, s(median(w))) for name, w in walls.items())))
     return '\n'.join([
         '`ansible-playbook -f %d` of a play that applies the role `sigma.media_server.lineup` to every host; the '
         'inventory is the `sigma` inventory plugin over the fleet without cache (so each run also sends one '
