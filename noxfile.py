@@ -226,11 +226,12 @@ def integration(session):
     run_integration(session, roles=False)
 
 
-@step('b', 'integration-remote', fixed_ports=True)
+@step('a', 'integration-remote', fixed_ports=True)
 def integration_remote(session):
     """The module targets again (sigma_info, sigma_job, sigma_jobs, sigma_job_record) with the test-only
     connection sigma_remote (tests/integration/targets/setup_sigma_remote): the action plugins then execute
-    the modules as on a remote host instead of running the engine on the controller."""
+    the modules as on a remote host instead of running the engine on the controller. In lane a after the
+    step integration: sigma_job_record's fleet listens on fixed ports, so the two never run at once."""
     run_integration(session, roles=False, remote=True)
 
 
