@@ -74,6 +74,21 @@ class Fleet(object):
         with urllib.request.urlopen(url, timeout=10) as answer:
             return json.load(answer)
 
+    def _control(self, host, method, action):
+        port = self.PORTS[host]
+        request = urllib.request.Request('http://127.0.0.1:%d/_emulator/servers/%d/%s' % (port, port, action),
+                                         method=method)
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            raw = answer.read()
+        return json.loads(raw) if raw.strip() else None
+
+    def requests(self, host):
+        """The API functions the server was sent since the last forget_requests."""
+        return [r['function'] for r in self._control(host, 'GET', 'requests')['requests']]
+
+    def forget_requests(self, host):
+        self._control(host, 'DELETE', 'requests')
+
     def reset(self):
         for port in self.PORTS.values():
             request = urllib.request.Request('http://127.0.0.1:%d/_emulator/servers/%d/reset' % (port, port), data=b'{}',

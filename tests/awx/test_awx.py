@@ -104,6 +104,55 @@ def test_deploy_jobs_twice_in_fresh_runners(awx, fleet):
         assert all(job['restarts'] == 0 for job in fleet.state(host)['jobs'].values())
 
 
+CHANNEL = os.path.join(support.ROOT, 'tests', 'integration', 'targets', 'sigma_job_record', 'files', 'channel.yml')
+
+
+def channel_job(awx, fleet, inventory, out, **extra_vars):
+    """One job of the record's channel (live settings, secrets) on awx-a10, AWX fact storage on."""
+    fleet.forget_requests('awx-a10')
+    out.mkdir(parents=True)
+    with open(CHANNEL) as handle:
+        playbook = handle.read()
+    job = awx.job(playbook, inventory, credential={}, fact_storage=True, limit='awx-a10',
+                  extra_vars=dict(extra_vars, out_dir=str(out)))
+    assert job.status == 'successful', job.describe()
+    with open(out / 'awx-a10.json') as handle:
+        return job, json.load(handle), fleet.requests('awx-a10')
+
+
+def test_record_outlives_each_job_with_fact_storage(awx, fleet, tmp_path):
+    """Issue 18's Done-when, job after job in fresh containers (AWX's EE: ansible-core 2.18)."""
+    inventory = stored_static_inventory(awx)
+    _job, result, _sent = channel_job(awx, fleet, inventory, tmp_path / 'create')
+    assert result['action'] == 'start' and result['changed']
+    _job, result, _sent = channel_job(awx, fleet, inventory, tmp_path / 'hide', logo=False)
+    assert result['action'] == 'update' and not result.get('warnings')
+    job, result, sent = channel_job(awx, fleet, inventory, tmp_path / 'same', logo=False)
+    assert result['action'] == 'none' and not result['changed'] and sent == ['progress'], (result, sent)
+    assert job.count('changed') == 0, job.describe()
+    _job, result, sent = channel_job(awx, fleet, inventory, tmp_path / 'back', logo=True)
+    assert result['action'] == 'update' and result['changed'] and 'start' not in sent, (result, sent)
+    record = json.dumps(awx.facts['awx-a10'])
+    assert 'sigma_job_record' in record
+    for secret in ('c2VjcmV0LWRybS1rZXktMDE=', 'Rec0rd-Pa55'):
+        assert secret not in record
+    assert 'localhost' not in awx.facts
+    assert fleet.state('awx-a10')['jobs']['ch1']['restarts'] == 0
+
+
+def test_record_lost_with_ansible_core_2_19_is_never_a_false_ok(awx_core_219, fleet, tmp_path):
+    """With an EE on ansible-core 2.19, AWX's fact storage keeps nothing (docs/awx.md): the same
+    settings again are sent again, with a warning that names the fix, never reported ok."""
+    awx = awx_core_219
+    inventory = stored_static_inventory(awx)
+    channel_job(awx, fleet, inventory, tmp_path / 'create')
+    channel_job(awx, fleet, inventory, tmp_path / 'hide', logo=False)
+    job, result, sent = channel_job(awx, fleet, inventory, tmp_path / 'same', logo=False)
+    assert result['action'] == 'update' and result['changed'] and 'start' not in sent, (result, sent)
+    assert 'fact storage' in ' '.join(result.get('warnings', [])), result
+    assert fleet.state('awx-a10')['jobs']['ch1']['restarts'] == 0
+
+
 def test_fleet_report_is_published_outside_the_job(awx, fleet, tmp_path):
     inventory = stored_static_inventory(awx)
     published = tmp_path / 'published'
