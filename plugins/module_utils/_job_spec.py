@@ -15,6 +15,7 @@ URL passwords.
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import re
 
@@ -466,15 +467,120 @@ def body_size_error(name, body):
             'look for large values in extra, watermarks or inputs' % (name, size, size / 1048576.0, MAX_BODY))
 
 
+def item_label(prefix, name):
+    """`jobs[2] (name 'news')`: the item and, when it is a valid job name, its name."""
+    if isinstance(name, str) and NAME_RE.fullmatch(name):
+        return '%s (name %r)' % (prefix, str(name))
+    return prefix
+
+
+def render(label, path, text):
+    """One error: `label.path text` (`jobs[2] (name 'news').targets[0]: unknown option 'selec'`), or `label: text`."""
+    if path:
+        return '%s.%s%s' % (label, path, text) if label else path + text
+    text = text[2:] if text.startswith(': ') else text.lstrip()
+    return '%s: %s' % (label, text) if label else text
+
+
 def validate_job_item(item, spec, prefix):
     """Validate one raw item (sigma_jobs) against `spec` (or its ArgumentSpecValidator, made once for many items);
-    (validated params, errors, no_log values)."""
+    (validated params, errors, no_log values).
+
+    Errors are named `prefix (name 'x').path`, as option_errors finds them.
+    """
     if not isinstance(item, dict):
         return None, ['%s must be a dictionary of job options, got %r' % (prefix, type(item).__name__)], set()
     validator = spec if isinstance(spec, ArgumentSpecValidator) else ArgumentSpecValidator(spec)
     result = validator.validate(item)  # it validates a deep copy
-    errors = ['%s: %s' % (prefix, msg) for msg in result.error_messages]
+    errors = []
+    if result.error_messages:
+        label = item_label(prefix, item.get('name'))
+        found = option_errors(validator.argument_spec, item) or [('', ': ' + m) for m in result.error_messages]
+        errors = [render(label, path, text) for path, text in found]
     return result.validated_parameters, errors, result._no_log_values
+
+
+# ---------------------------------------------------------------------------------------------
+# Type and unknown-key errors with their path (Ansible's validator does not say which list item)
+
+_KINDS = {'str': 'a string', 'int': 'an integer', 'float': 'a number', 'bool': 'a boolean', 'dict': 'a dictionary',
+          'list': 'a list', 'path': 'a path', 'raw': 'a value'}
+_PLURALS = {'str': 'strings', 'int': 'integers', 'float': 'numbers', 'bool': 'booleans', 'dict': 'dictionaries',
+            'raw': 'values'}
+
+
+def _shown(value, secret):
+    if secret:
+        return 'a %s (not shown: a secret)' % type(value).__name__
+    text = repr(value)
+    return '%s %s' % (type(value).__name__, text if len(text) <= 60 else text[:57] + '...')
+
+
+def _check_one(key, option, value, secret):
+    """(converted value, error text or None) of ONE option, with Ansible's conversion rules."""
+    shallow = dict((k, v) for k, v in option.items() if k in ('type', 'elements', 'choices'))
+    result = ArgumentSpecValidator({key: shallow}).validate({key: copy.deepcopy(value)})
+    if not result.error_messages:
+        return result.validated_parameters[key], None
+    kind = option.get('type', 'str')
+    if option.get('choices') is not None and not any(type(e).__name__ == 'ArgumentTypeError' for e in result.errors):
+        choices = ', '.join(str(c) for c in option['choices'])
+        if kind == 'list':
+            return None, ' must be a list of: %s, got %s' % (choices, _shown(value, secret))
+        return None, ' must be one of: %s, got: %s' % (choices, '(not shown: a secret)' if secret else value)
+    if kind == 'list' and option.get('elements'):
+        if isinstance(value, list):
+            for n, element in enumerate(value):
+                _converted, error = _check_one(key, {'type': option['elements']}, element, secret)
+                if error:
+                    return None, '[%d]%s' % (n, error)
+        return None, ' must be a list of %s, got %s' % (_PLURALS.get(option['elements'], option['elements']),
+                                                        _shown(value, secret))
+    return None, ' must be %s, got %s' % (_KINDS.get(kind, kind), _shown(value, secret))
+
+
+def refusal(spec, raw):
+    """(msg, errors) naming by its path every option `raw` gets wrong against `spec`; None when none is found.
+
+    For the faces that let Ansible validate first (the module's JobModule, an action plugin): when Ansible refuses
+    the arguments, this message replaces Ansible's, which does not say which list item is wrong.
+    """
+    errors = [render('', path, text) for path, text in option_errors(spec, raw)]
+    return ('invalid options: %s' % '; '.join(errors), errors) if errors else None
+
+
+def option_errors(spec, params, path=''):
+    """[(path, text)] of every unknown option, missing required option and type or choice error in `params`.
+
+    Rendered (`render`) as `targets[0]: unknown option 'selec' (did you mean select?)` or `profiles[1].width must
+    be an integer, got str 'wide'`. Values of secret options are never shown. Ansible's validator finds the same
+    errors but does not say in which list item; this walk runs only when it found some.
+    """
+    errors = []
+    known = set(spec)
+    for option in spec.values():
+        known.update(option.get('aliases') or ())
+    for key in sorted((k for k in params if k not in known and not (not path and str(k).startswith('_ansible_'))),
+                      key=str):
+        close = difflib.get_close_matches(str(key), sorted(spec), 1, 0.75)
+        hint = 'did you mean %s?' % close[0] if close else 'valid: %s' % ', '.join(sorted(spec))
+        errors.append((path, ': unknown option %r (%s)' % (key, hint)))
+    for key, option in spec.items():
+        here = '%s.%s' % (path, key) if path else key
+        value = params.get(key)
+        if value is None:
+            if option.get('required') and key not in params:
+                errors.append((path, ': missing required option %r' % key))
+            continue
+        secret = option.get('no_log') or key.lower() in SECRET_KEYS
+        value, error = _check_one(key, option, value, secret)
+        if error:
+            errors.append((here, error))
+        elif option.get('options'):
+            many = option.get('type') == 'list'
+            for n, item in enumerate(value if many else [value]):
+                errors.extend(option_errors(option['options'], item, '%s[%d]' % (here, n) if many else here))
+    return errors
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,13 +11,15 @@ action plugins (which run the engine on the controller) use them too.
 
 from __future__ import annotations
 
+import copy
+
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.sigma.media_server.plugins.module_utils._client import (
     DEFAULT_API_URL, DEFAULT_RETRIES, DEFAULT_TIMEOUT, HAS_REQUESTS, REQUESTS_IMPORT_ERROR,
     SigmaError, SigmaTransport, normalize_url, url_password,
 )
-from ansible_collections.sigma.media_server.plugins.module_utils._job_spec import secrets_of
+from ansible_collections.sigma.media_server.plugins.module_utils._job_spec import refusal, secrets_of
 from ansible_collections.sigma.media_server.plugins.module_utils._outcome import Failure, Outcome
 from ansible_collections.sigma.media_server.plugins.module_utils._ranges import Range
 
@@ -127,18 +129,33 @@ class SigmaModule(AnsibleModule):
 
 
 class JobModule(SigmaModule):
-    """A SigmaModule that hides job secrets from the first moment.
+    """A SigmaModule that hides job secrets from the first moment and names the path of every bad option.
 
     Secrets inside `extra`, URLs and (for sigma_jobs) the items of `jobs`
     have no `no_log` option of their own: they are collected from the raw
     arguments, before Ansible validates (and may refuse) them or logs the
-    invocation.
+    invocation. When Ansible refuses the arguments, its message (which does
+    not say which list item) is replaced by `refusal`'s paths:
+    `targets[0]: unknown option 'selec'`.
     """
+
+    def __init__(self, argument_spec, **kwargs):
+        self._raw_params = None
+        super(JobModule, self).__init__(argument_spec, **kwargs)
+        self._raw_params = None
 
     def _load_params(self):
         super(JobModule, self)._load_params()
         # `record` (set by the action plugin) holds keyed digests, no secret
         self.no_log_values.update(secrets_of(dict((k, v) for k, v in self.params.items() if k != 'record')))
+        self._raw_params = copy.deepcopy(self.params)
+
+    def fail_json(self, msg, **kwargs):
+        raw, self._raw_params = self._raw_params, None
+        found = refusal(self.argument_spec, raw) if raw is not None else None  # Ansible refused the arguments
+        if found:
+            msg, kwargs['errors'] = found
+        super(JobModule, self).fail_json(msg=msg, **kwargs)
 
 
 __all__ = ['SigmaError', 'SigmaModule', 'JobModule', 'connection_argument_spec', 'connection_errors', 'make_client']

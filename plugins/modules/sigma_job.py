@@ -15,8 +15,9 @@ description:
     spelling. O(extra) carries fields the module does not model.
   - The whole specification is checked before any request (profile ids unique, every C(select) refers to a
     profile, HDR only with hevc and a 10-bit pixel format, C(rc) and GPU presets only on a GPU, every documented
-    range); each error names its field path, for example C(targets[1].select[0]). A refused specification sends
-    no request at all.
+    range); each error names its field path, for example C(targets[1].select[0]), also for an unknown option or a
+    value of the wrong type inside a list (C(targets[0]) for an unknown option in the first target). A refused
+    specification sends no request at all.
   - A run that changes nothing sends exactly one request, C(progress) of the job's name. A run that changes the job
     reads C(progress) again under the server's write lock before writing (see the notes), then once more after
     writing, for example C(progress), C(progress), C(dump), C(start), C(progress) for a new job on a GPU.

@@ -16,7 +16,9 @@ description:
   - A run that changes nothing sends exactly one request. A run that changes something reads C(progress) again under
     the server's write lock before writing and once more after writing, so three C(progress) in all.
   - Every item of O(jobs) is checked before any request, with the same rules as sigma_job; each error names the
-    item and the field path, for example C(jobs[3].targets[1].select[0]). One refused item refuses the whole task.
+    item, its name and the field path, for example item C(jobs[3]), name C(news), field C(targets[1].select[0]); an
+    unknown option or a value of the wrong type inside a list is named the same way. One refused item refuses the
+    whole task.
   - With O(exclusive=true), jobs on the server that O(jobs) does not name are stopped.
   - Much faster than a loop over sigma_job, 100 jobs take one task.
 author:

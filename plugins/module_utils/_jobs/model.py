@@ -12,7 +12,7 @@ import json
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.sigma.media_server.plugins.module_utils._job_spec import (
-    body_size_error, check_job, effective_gpu, input_urls, secrets_of, to_api, validate_job_item,
+    body_size_error, check_job, effective_gpu, input_urls, item_label, render, secrets_of, to_api, validate_job_item,
 )
 from ansible_collections.sigma.media_server.plugins.module_utils._outcome import Failure
 
@@ -130,17 +130,18 @@ def load_jobs(items, spec, prefix, outcome):
                 continue
         else:
             params = item
-        label = '%s (%s): ' % (where, params['name']) if prefix else ''
-        errors.extend(label + e for e in check_job(params, params['state']))
+        label = item_label(where, params['name']) if prefix else ''
+        errors.extend('%s.%s' % (label, e) if label else e for e in check_job(params, params['state']))
         if params['name'] in names:
-            errors.append('%sname %r is already used by %s[%d]' % (label, params['name'], prefix, names[params['name']]))
+            errors.append(render(label, '', ': name %r is already used by %s[%d]'
+                                 % (params['name'], prefix, names[params['name']])))
         names.setdefault(params['name'], n)
         outcome.hide(secrets_of(params))
         if not errors:
             job = Job(params, spec, params['state'], params['force'])
             too_big = body_size_error(job.name, job.start_body())
             if too_big:
-                errors.append(label + too_big)
+                errors.append(render(label, '', ': ' + too_big))
             else:
                 jobs.append(job)
     if errors:

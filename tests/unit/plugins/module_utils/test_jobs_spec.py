@@ -14,8 +14,8 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.sigma.media_server.plugins.module_utils._ci import MASK
 from ansible_collections.sigma.media_server.plugins.module_utils._job_spec import (
-    MAX_BODY, body_size_error, camel, check_job, check_name, job_argument_spec, mask, parse_gpu, secrets_of, to_api,
-    validate_job_item,
+    MAX_BODY, body_size_error, camel, check_job, check_name, job_argument_spec, mask, option_errors, parse_gpu, render,
+    secrets_of, to_api, validate_job_item,
 )
 
 SPEC = job_argument_spec()
@@ -277,8 +277,7 @@ def test_validate_job_item_prefixes_errors_and_collects_no_log_values():
     params, errors, no_log = validate_job_item({'name': 'a', 'input': 'udp://a', 'mode': 'tv',
                                                 'targets': [{'format': 'hls', 'url': '/x', 'drm': {'key': 'K3Y'}}]},
                                                spec, 'jobs[3]')
-    assert errors and all(e.startswith('jobs[3]: ') for e in errors)
-    assert any('mode' in e for e in errors)
+    assert errors == ["jobs[3] (name 'a').mode must be one of: live, vod, got: tv"]
     assert 'K3Y' in no_log
     params, errors, no_log = validate_job_item('vtv3', spec, 'jobs[0]')
     assert params is None and errors == ['jobs[0] must be a dictionary of job options, got \'str\'']
@@ -332,3 +331,53 @@ def test_secrets_of_finds_what_mask_hides(obj):
     found = set()
     mask(obj, found)
     assert secrets_of(obj) == set(s for s in found if len(s) >= 3 and s != MASK)
+
+def paths(spec, params, label=''):
+    return [render(label, path, text) for path, text in option_errors(spec, params)]
+
+
+def test_option_errors_name_the_list_item():
+    raw = copy.deepcopy(RAW)
+    raw['targets'][2]['selec'] = ['0x100']
+    raw['profiles'][1]['fps'] = 31
+    raw['profiles'][0]['width'] = 'wide'
+    raw['targets'][0]['manifest']['count'] = [1]
+    raw['targets'][1]['drm']['filter'] = ['widevine', 'netflix']
+    raw['thumbs'].append('t2')
+    raw['options']['gpux'] = 1
+    assert paths(SPEC, raw, "jobs[2] (name 'vtv3')") == [
+        "jobs[2] (name 'vtv3').profiles[0].width must be an integer, got str 'wide'",
+        "jobs[2] (name 'vtv3').profiles[1].fps must be one of: 20.0, 25.0, 29.97, 30.0, 59.94, 60.0, got: 31",
+        "jobs[2] (name 'vtv3').targets[0].manifest.count must be an integer, got list [1]",
+        "jobs[2] (name 'vtv3').targets[1].drm.filter must be a list of: fairplay, widevine, playready, hls_widevine, "
+        "hls_playready, dash_widevine, dash_playready, got list ['widevine', 'netflix']",
+        "jobs[2] (name 'vtv3').targets[2]: unknown option 'selec' (did you mean select?)",
+        "jobs[2] (name 'vtv3').thumbs[1] must be a dictionary, got str 't2'",
+        "jobs[2] (name 'vtv3').options: unknown option 'gpux' (did you mean gpu?)",
+    ]
+    assert paths(SPEC, RAW) == []  # a valid job: nothing
+
+
+def test_option_errors_at_the_top_and_without_a_label():
+    assert paths(SPEC, {'input': 'udp://a', 'nmae': 'x'}) == [
+        "unknown option 'nmae' (did you mean name?)", "missing required option 'name'"]
+    assert paths(SPEC, {'name': 'a', 'profiles': 'v'}) == ["profiles must be a list of dictionaries, got str 'v'"]
+    assert paths(SPEC, {'name': 'a', 'zzz': 1}, 'jobs[0]')[0].startswith("jobs[0]: unknown option 'zzz' (valid: extra, gpu")
+    assert paths(SPEC, {'name': 'a', '_ansible_check_mode': True}) == []  # Ansible's own keys are not options
+
+
+def test_option_errors_never_show_a_secret_value():
+    spec = {'pin': {'type': 'int', 'no_log': True}, 'key': {'type': 'int'}, 'size': {'type': 'int'}}
+    assert paths(spec, {'pin': 'S3CR3T', 'key': 'K3Y', 'size': 'big'}) == [
+        'pin must be an integer, got a str (not shown: a secret)',
+        'key must be an integer, got a str (not shown: a secret)',  # a secret by its name
+        "size must be an integer, got str 'big'",
+    ]
+
+
+def test_validate_job_item_labels_with_the_name_when_it_is_valid():
+    _params, errors, _no_log = validate_job_item({'name': 'news', 'targets': [{'format': 'hls', 'url': '/x', 'selec': []}]},
+                                                 SPEC, 'jobs[2]')
+    assert errors == ["jobs[2] (name 'news').targets[0]: unknown option 'selec' (did you mean select?)"]
+    _params, errors, _no_log = validate_job_item({'name': 'bad name', 'mode': 'tv'}, SPEC, 'jobs[0]')
+    assert errors == ['jobs[0].mode must be one of: live, vod, got: tv']

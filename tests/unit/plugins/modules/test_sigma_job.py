@@ -112,9 +112,9 @@ def test_sigma_jobs_item_errors_name_the_item_and_send_nothing(server, capsys):
     result, out = run(sigma_jobs, {'jobs': [one_job(), bad, worse, one_job()]}, capsys)
     assert result['failed'] and server.calls == []
     msg = result['msg']
-    assert 'jobs[1]: value of mode must be one of: live, vod, got: tv' in msg
-    assert "jobs[2] (ch3): targets[0].select[0] refers to profile 'zz'" in msg
-    assert "jobs[3] (ch1): name 'ch1' is already used by jobs[0]" in msg
+    assert "jobs[1] (name 'ch2').mode must be one of: live, vod, got: tv" in msg
+    assert "jobs[2] (name 'ch3').targets[0].select[0] refers to profile 'zz'" in msg
+    assert "jobs[3] (name 'ch1'): name 'ch1' is already used by jobs[0]" in msg
     for secret in SECRETS:
         assert secret not in out, secret
 
@@ -142,7 +142,7 @@ def test_bad_names_are_refused_before_any_request(server, capsys, name):
     result, _out = run(sigma_job, {'name': name, 'state': 'absent'}, capsys)
     assert result['failed'] and server.calls == [] and 'name must be' in result['msg']
     result, _out = run(sigma_jobs, {'jobs': [one_job(), one_job(name=name)]}, capsys)
-    assert result['failed'] and server.calls == [] and 'jobs[1] (' in result['msg'] and 'name must be' in result['msg']
+    assert result['failed'] and server.calls == [] and 'jobs[1].name must be' in result['msg']
 
 
 def test_a_start_body_over_1_mib_is_refused_before_any_request(server, capsys):
@@ -152,7 +152,7 @@ def test_a_start_body_over_1_mib_is_refused_before_any_request(server, capsys):
     assert 'job ch1: the start body is' in result['msg'] and '(5.0 MB)' in result['msg']
     assert 'more than the 1048576 bytes (1 MiB) allowed' in result['msg']
     result, _out = run(sigma_jobs, {'jobs': [one_job(name='ok'), dict(big, name='big')]}, capsys)
-    assert result['failed'] and server.calls == [] and 'jobs[1] (big): job big: the start body is' in result['msg']
+    assert result['failed'] and server.calls == [] and "jobs[1] (name 'big'): job big: the start body is" in result['msg']
 
 
 @pytest.mark.parametrize('ignore_id', [False, True, 'omit'], ids=['echoes _id', 'echoes _id empty', 'no _id at all'])
@@ -203,3 +203,31 @@ def test_the_record_as_a_fact_makes_every_run_right_on_a_fresh_runner(server, ca
     result = fresh_run(live)
     assert result['changed'] and result['action'] == 'update'
     assert any('fact storage' in w and 'are not known' in w for w in warning_texts(result))
+
+
+@pytest.mark.parametrize('change, expected', [
+    (lambda j: j['targets'][0].update(selec=['v']), "targets[0]: unknown option 'selec' (did you mean select?)"),
+    (lambda j: j['targets'][1]['drm'].update(keyy='x'), "targets[1].drm: unknown option 'keyy' (did you mean key?)"),
+    (lambda j: j['profiles'][1].update(sample_rate='fast'), "profiles[1].sample_rate must be an integer, got str 'fast'"),
+    (lambda j: j['profiles'].append({'type': 'audio'}), "profiles[2]: missing required option 'id'"),
+    (lambda j: j['targets'].append('hls'), 'targets[2] must be a dictionary, got str'),
+    (lambda j: j.update(bogus=1), "unknown option 'bogus' (valid: api_url, ca_path, extra, force, gpu, headers, input"),
+])
+def test_type_and_unknown_key_errors_carry_the_path(server, capsys, change, expected):
+    bad = one_job()
+    change(bad)
+    result, out = run(sigma_job, bad, capsys)
+    assert result['failed'] and server.calls == []
+    assert result['msg'].startswith('invalid options: ') and expected in result['msg'], result['msg']
+    assert len(result['errors']) == 1
+    for secret in SECRETS:
+        assert secret not in out, secret
+    items = [one_job(name='ok'), one_job(name='news')]
+    change(items[1])
+    result, out = run(sigma_jobs, {'jobs': items}, capsys)
+    assert result['failed'] and server.calls == []
+    if 'api_url' not in expected:  # the connection options are sigma_jobs' own, not an item's
+        assert "jobs[1] (name 'news')%s%s" % ('' if expected.startswith('unknown') else '.', expected) \
+            in result['msg'].replace("(name 'news'): unknown", "(name 'news')unknown"), result['msg']
+    for secret in SECRETS:
+        assert secret not in out, secret
