@@ -27,12 +27,35 @@ options:
     default: live
   gpu:
     description:
-      - V(-1) runs the job on the CPU, a card index from C(dump) runs it on that card, V(auto) picks the least-loaded
-        card whose model can encode every video profile's C(codec@pixelFormat) (fewest jobs, then lowest session
-        percentage, encoder load, index).
+      - V(-1) runs the job on the CPU, a card index from C(dump) runs it on that card, V(auto) lets the module choose
+        the card with the most room among those that can encode the job, as below.
       - With a card index the same capability check runs before the job starts.
       - The choice is made from ONE C(dump), sent only when a start is needed.
       - O(options.gpu) overrides it and cannot be combined with V(auto).
+      - B(What dump says.) Per card, C(count) and C(percent). The contract lists them without defining them; the
+        module reads C(count) as the number of jobs the card runs and C(percent) as the share of the card's job
+        sessions they use, 100 when it is full (the vendor's sample A10 runs 3 jobs at 25, so it takes 12). A card's
+        session limit is then C(count) x 100 / C(percent) jobs, known once the card, or another card of the same
+        model on the server, runs a job. Also per card, C(enc) and C(dec) (encoder and decoder load in %) and C(used)
+        of C(total) memory (MB).
+      - B(How auto chooses.) 1. Only the cards whose model can encode every encoded video profile (its
+        C(codec@pixelFormat) is in C(dump)'s C(supported)) are candidates. 2. A card at its session limit takes no
+        more jobs; when no capable card has room, nothing is started and the module fails naming every card.
+        3. A job that is started again (a change that needs a restart) first leaves its card, and stays there when that
+        card can still take it (rules 1 and 2), so a restart never moves a channel for nothing. The module knows the card
+        of a job it started from the C(@N) it adds to the job's C(_id). 4. Otherwise the card whose most-used
+        resource would be the least used with the job on it wins (sessions, encoder, decoder and memory, each as a
+        share of the card, with the job's part added, the card's average per job, or for an idle card that of a card
+        of the same model, else of the server's other cards). Ties go to the card with the fewest jobs per GB of memory
+        (on a server where no card runs a job yet, nothing is known of the limits, and the cards fill in proportion to
+        their memory), then to the lower index.
+      - The jobs of one M(sigma.media_server.sigma_jobs) task are placed one after another, each seeing the ones
+        before it; jobs it stops or starts again leave their cards first.
+      - B(Example.) A server runs 1 job on a GeForce card (C(percent) 33, so 3 sessions) and 4 on an A10 (C(percent)
+        33, so 12). A new job would bring the GeForce to 67 % and the A10 to 42 %, so it goes to the A10, and so do the
+        next ones until the A10 would pass 67 %. A lineup of 8 new jobs puts 7 on the A10 (11 of 12 sessions, 92 %) and
+        1 on the GeForce (2 of 3, 67 %), where counting jobs would have put 6 of them on the GeForce. When one of them
+        later changes its bitrate, it restarts on the card it runs on.
     type: raw
     default: -1
   input:

@@ -203,7 +203,7 @@ job:
     profiles: [{id: '0x100', bitrate: 2500}]
     targets: [{format: hls, url: /data/mediahub/vtv3, select: ['0x100', '0x101'], bitrate: 2628}]
     weight: 1
-    id: 3f9c2a1b7d4e5a6b7c8d9e0f
+    id: 3f9c2a1b7d4e5a6b7c8d9e0f@1
 action:
   description: What the run did (in check mode, would do) to the job.
   returned: always

@@ -62,8 +62,9 @@ notes:
   - Calls are sent one after another on one kept-alive connection, stops first, then starts, then updates. When a
     call fails, the module fails naming the job, the server and the cause; the calls before it were applied
     (C(changed) says so) and the later ones were not sent.
-  - GPU placement with C(gpu=auto) counts the jobs this task already placed, so a lineup spreads over the cards.
-    When a job fits no card, nothing is started.
+  - GPU placement with C(gpu=auto) places the starting jobs one after another, each seeing the ones before it, after
+    the jobs this task stops or starts again have left their cards; a job started again stays on its card when it
+    can (see O(sigma.media_server.sigma_job#module:gpu)). When a job fits no card, nothing is started.
   - Concurrent runs from one control node (forks, overlapping playbooks) are serialised per server by a lock file in
     E(SIGMA_STATE_DIR); runs from two different control nodes are not. See the notes of
     M(sigma.media_server.sigma_job).

@@ -68,7 +68,12 @@ def english(doc, parent=None):
 
 
 ENCODERS = {'Tesla T4': ['h264@yuv420p', 'h264@yuv444p', 'hevc@yuv420p', 'hevc@yuv420p10le'],
+            'NVIDIA A10': ['h264@yuv420p', 'h264@yuv444p', 'hevc@yuv420p', 'hevc@yuv420p10le', 'hevc@yuv444p10le'],
             'GTX 1080': ['h264@yuv420p', 'hevc@yuv420p']}
+# With `loads`, dump reports each card's figures as the emulator does (emulator/sigma_emulator): memory (MB), and
+# the job sessions that make `percent` reach 100 (a consumer card takes 3).
+MODELS = {'Tesla T4': {'memory': 15360, 'sessions': 8}, 'NVIDIA A10': {'memory': 22731, 'sessions': 12},
+          'GTX 1080': {'memory': 8192, 'sessions': 3}}
 
 
 class Request(dict):
@@ -83,10 +88,12 @@ class Request(dict):
 class FakeSigma(object):
     """ONE fake Sigma server: in memory with the emulator's job semantics, or served over HTTP (`serve`)."""
 
-    def __init__(self, gpus=('Tesla T4', 'Tesla T4'), ignore_id=False, valid=True, counts=None, answers=None):
+    def __init__(self, gpus=('Tesla T4', 'Tesla T4'), ignore_id=False, valid=True, counts=None, answers=None,
+                 loads=False):
         self.url = self.display_url = 'http://fake:9999'
         self.gpus, self.ignore_id, self.valid = list(gpus), ignore_id, valid
-        self.counts = counts or {}
+        self.counts = counts or {}  # jobs on each card besides the fake's own (started by others)
+        self.loads = loads  # dump reports percent, enc, dec, used and total per card
         self.jobs, self.calls, self.clock = {}, [], 0
         self.answers = dict(answers or {})  # function -> canned answer, instead of the job semantics (HTTP)
         self.queue = []  # raw answers served first (HTTP): (status, content type, body) | 'hang' | 'reset'
@@ -124,11 +131,29 @@ class FakeSigma(object):
         names = list(self.jobs) if name == '*' else [n for n in (name,) if n in self.jobs]
         return {'ec': 0, 'total': len(names), 'result': dict((n, self._entry(self.jobs[n])) for n in names)}
 
+    def card_counts(self):
+        """{card index: jobs}: the fake's own jobs on each card, plus `counts`."""
+        out = dict(self.counts)
+        for job in self.jobs.values():
+            cfg = job['config']
+            gpu = (cfg.get('option') or {}).get('gpu', cfg.get('gpu', -1))
+            if isinstance(gpu, int) and gpu >= 0:
+                out[gpu] = out.get(gpu, 0) + 1
+        return out
+
     def dump(self):
         self.calls.append(('dump',))
         models = sorted(set(self.gpus))
+        counts, cards = self.card_counts(), []
+        for i, m in enumerate(self.gpus):
+            card, c = {'index': i, 'name': m, 'count': counts.get(i, 0)}, counts.get(i, 0)
+            if self.loads:
+                spec = MODELS[m]
+                card.update(total=spec['memory'], used=min(spec['memory'], 105 + 200 * c), enc=min(100, round(c * 8 / 3)),
+                            dec=min(100, round(c * 2 / 3)), percent=min(100, round(c * 100 / spec['sessions'])))
+            cards.append(card)
         return {'supported': [{'name': m, 'encoder': ENCODERS[m], 'decoder': []} for m in models],
-                'system': {'gpu': [{'index': i, 'name': m, 'count': self.counts.get(i, 0)} for i, m in enumerate(self.gpus)]}}
+                'system': {'gpu': cards}}
 
     def start(self, body):
         self.calls.append(('start', body['name'], copy.deepcopy(body)))

@@ -31,7 +31,8 @@ Change detection, per job:
   restart-requiring part of the normalised start body, then 12 hex of the
   digest of the part `update` can change on a running live job (watermark
   x/y/enable by watermark id, audio volume by profile id, the DRM settings
-  and the manifest header when every target carries the same ones).
+  and the manifest header when every target carries the same ones), then,
+  for a job on a GPU, `@N`: its card, where a restart keeps it (`placement`).
   Placeholders keep the live keys inside the restart part, so adding or
   removing such a key restarts; only a changed VALUE is updated in place.
 

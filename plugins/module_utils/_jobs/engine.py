@@ -23,9 +23,9 @@ from ansible_collections.sigma.media_server.plugins.module_utils._ci import MASK
 from ansible_collections.sigma.media_server.plugins.module_utils._client import SigmaError
 from ansible_collections.sigma.media_server.plugins.module_utils._dump import normalize_dump
 from ansible_collections.sigma.media_server.plugins.module_utils._job_spec import mask
-from ansible_collections.sigma.media_server.plugins.module_utils._jobs.model import LIVE, load_jobs
+from ansible_collections.sigma.media_server.plugins.module_utils._jobs.model import LIVE, card_of, load_jobs
 from ansible_collections.sigma.media_server.plugins.module_utils._jobs.options import job_spec_with_control, wait_errors
-from ansible_collections.sigma.media_server.plugins.module_utils._jobs.placement import PlacementError, place
+from ansible_collections.sigma.media_server.plugins.module_utils._jobs.placement import Cards, PlacementError
 from ansible_collections.sigma.media_server.plugins.module_utils._jobs.plan import (
     UNKNOWN, Plan, desired_config, plan_job, progress_config,
 )
@@ -170,10 +170,13 @@ class Engine(object):
             facts = normalize_dump(self.client.dump())
         except SigmaError as err:
             raise Failure.sigma(err)
-        planned, errors = {}, []
-        for plan in starting:
+        cards, errors = Cards(facts), []
+        for plan in plans:  # the jobs that leave their card in this run free it before any choice
+            if plan.entry is not None and (plan.starts or plan.action == 'stop'):
+                cards.free(card_of(plan.entry))
+        for plan in starting:  # one after another, each seeing the previous
             try:
-                plan.gpu = place(plan.job, facts, planned)
+                plan.gpu = cards.place(plan.job, card_of(plan.entry))
             except PlacementError as exc:
                 errors.append(str(exc))
         if errors:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
@@ -17,6 +18,31 @@ from ansible_collections.sigma.media_server.plugins.module_utils._job_spec impor
 from ansible_collections.sigma.media_server.plugins.module_utils._outcome import Failure
 
 LIVE = '(live)'  # placeholder of a live-updatable value inside the restart part
+# The `_id` this collection writes: 12 hex of the restart digest, 12 hex of the live digest, then `@N`, the card
+# the job was started on (a job on a GPU). Anything else in `_id` was not written by this collection.
+RECORD_ID_RE = re.compile(r'^([0-9a-f]{12})([0-9a-f]{12})(?:@(\d{1,3}))?$')
+
+
+def parse_record_id(value):
+    """(restart digest, live digest, card index or None) of an `_id` this collection wrote, else None."""
+    match = RECORD_ID_RE.match(value) if isinstance(value, str) else None
+    if not match:
+        return None
+    return match.group(1), match.group(2), int(match.group(3)) if match.group(3) is not None else None
+
+
+def card_of(entry):
+    """The card a job runs on, from the `@N` of its `_id` in a normalised progress entry; None when not known."""
+    parsed = parse_record_id((entry or {}).get('id'))
+    return parsed[2] if parsed else None
+
+
+def canonical(obj):
+    return json.dumps(obj, sort_keys=True, separators=(',', ':'), ensure_ascii=False, default=str)
+
+
+def digest(obj):
+    return hashlib.sha256(canonical(obj).encode('utf-8')).hexdigest()[:12]
 
 
 def canonical(obj):
@@ -84,6 +110,7 @@ class Job(object):
         self.record_id = self.user_id if self.user_id is not None else self.restart_digest + self.live_digest
 
     def start_body(self, gpu=None):
+        """The start body on card `gpu` (None: as configured); `_id` carries the digests and the card (`@N`)."""
         body = copy.deepcopy(self.body)
         if gpu is not None:
             if 'gpu' in (body.get('option') or {}):
@@ -91,6 +118,8 @@ class Job(object):
             else:
                 body['gpu'] = gpu
         body['_id'] = self.record_id
+        if self.user_id is None and isinstance(gpu, int) and not isinstance(gpu, bool) and gpu >= 0:
+            body['_id'] += '@%d' % gpu
         return body
 
     def needs(self):

@@ -15,11 +15,9 @@ import pytest
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.sigma.media_server.plugins.module_utils._dump import normalize_dump
 from ansible_collections.sigma.media_server.plugins.module_utils._job_spec import job_argument_spec
 from ansible_collections.sigma.media_server.plugins.module_utils._jobs.engine import Engine
 from ansible_collections.sigma.media_server.plugins.module_utils._jobs.model import Job, digest, split_live
-from ansible_collections.sigma.media_server.plugins.module_utils._jobs.placement import PlacementError, place
 from ansible_collections.sigma.media_server.plugins.module_utils._jobs.plan import desired_config, plan_job
 from ansible_collections.sigma.media_server.plugins.module_utils._jobs.record import (
     MAX_APPLIED_TOTAL, MAX_JOBS, MAX_SERVERS, TOKEN_RE, FactRecord, FileRecord, ServerRecord, WriteLock,
@@ -193,7 +191,7 @@ def test_hidden_change_is_seen_through_the_digest_and_the_diff_says_so():
     assert plan.action == 'restart'
     assert plan.reasons == ['settings progress does not report (the configuration digest in _id differs)']
     assert 'digest in _id differs' in plan.before['config']['_note']
-    assert plan.before['config']['_id'] == job().record_id
+    assert plan.before['config']['_id'] == job().start_body(0)['_id']  # the digests, then the card
     # the old width is not reported: the before shows the desired config, the note and the old _id
     assert plan.before['config']['profile'][0]['width'] == 1920 == plan.after['config']['profile'][0]['width']
 
@@ -287,55 +285,6 @@ def test_states_restarted_and_absent():
     assert plan_job(job(state='restarted'), None).action == 'start'
     assert plan_job(job(state='absent'), entry).action == 'stop'
     assert plan_job(job(state='absent'), None).action == 'none'
-
-
-# ------------------------------------------------------------------------------------------ placement
-
-
-def facts(gpus, counts=None):
-    return normalize_dump(FakeSigma(gpus=gpus, counts=counts).dump())
-
-
-def test_auto_picks_the_least_loaded_capable_card_and_spreads():
-    f = facts(('Tesla T4', 'Tesla T4'), counts={0: 3, 1: 1})
-    planned = {}
-    assert place(job(), f, planned) == 1
-    assert place(job(), f, planned) == 1
-    assert place(job(), f, planned) == 0  # 3 jobs on each now; lower index wins
-    assert planned == {1: 2, 0: 1}
-
-
-def test_auto_skips_cards_that_cannot_encode():
-    f = facts(('GTX 1080', 'Tesla T4'))
-    hdr = job(profiles__0__codec='hevc', profiles__0__pixel_format='yuv420p10le')
-    assert place(hdr, f, {}) == 1
-
-
-def test_auto_refusal_names_the_profile_and_every_card():
-    f = facts(('GTX 1080', 'Tesla T4'))
-    j = job(profiles__0__codec='hevc', profiles__0__pixel_format='yuv444p10le')
-    with pytest.raises(PlacementError) as exc:
-        place(j, f, {})
-    text = str(exc.value)
-    assert 'hevc@yuv444p10le (profile 0x100)' in text
-    assert 'card 0 (GTX 1080)' in text and 'card 1 (Tesla T4)' in text
-
-
-def test_explicit_index_is_checked():
-    f = facts(('GTX 1080', 'Tesla T4'))
-    j = job(gpu=0, profiles__0__codec='hevc', profiles__0__pixel_format='yuv420p10le')
-    with pytest.raises(PlacementError, match=r'card 0 \(GTX 1080\) cannot encode hevc@yuv420p10le \(profile 0x100\)'):
-        place(j, f, {})
-    assert place(job(gpu=1), f, {}) == 1
-    with pytest.raises(PlacementError, match='gpu 5 is not on the server'):
-        place(job(gpu=5), f, {})
-    with pytest.raises(PlacementError, match='no GPU'):
-        place(job(), facts(()), {})
-
-
-def test_copy_profiles_need_no_encoder():
-    f = facts(('GTX 1080',))
-    assert place(job(profiles__0__codec='copy', profiles__0__pixel_format='yuv444p10le'), f, {}) == 0
 
 
 # ------------------------------------------------------------------------------------------ the record
