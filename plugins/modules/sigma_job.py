@@ -50,8 +50,9 @@ attributes:
 options:
   state:
     description:
-      - V(present), the job exists with this configuration, and a live job runs (a live job in state C(error),
-        C(finished) or C(stopped) is restarted).
+      - V(present), the job exists with this configuration and runs. A live job in state C(error), C(finished),
+        C(stop) or C(stopped), and a VOD job in state C(error), C(stop) or C(stopped), is started again (a finished
+        VOD job is present).
       - V(absent), the job is stopped (a stopped job is gone from the server).
       - V(restarted), the job is started again on every run (always changed).
     type: str
@@ -62,6 +63,23 @@ options:
       - Start the job again with its configuration even when nothing seems to differ.
     type: bool
     default: false
+  unverified:
+    description:
+      - What to do with a running job whose settings cannot be verified because it was not started by this
+        collection (its C(_id) is empty, or is not the digest this collection writes) and nothing else tells what it
+        runs. The settings C(progress) does not report (codecs, sizes, manifest, DRM, watermarks, options) may then
+        differ unseen; the reported ones (inputs, profile ids, targets, weight) are still compared, and a difference
+        there restarts the job whatever this option says.
+      - V(warn) leaves the job running as it is, with a warning. A live channel is never restarted on a guess.
+      - V(restart) adopts the job. It is started again once with this configuration (changed; the restart cuts the
+        channel for its viewers). From then on its C(_id) carries the digest, and the next runs compare as for any
+        job this collection started.
+      - V(fail) makes the task fail before any change, naming the job.
+      - On a server that does not echo C(_id), and with nothing else to tell what a job runs, every job is unverified,
+        and V(restart) would then restart it on every run.
+    type: str
+    choices: [warn, restart, fail]
+    default: warn
 notes:
   - B(How changes are seen.) C(progress) reports only the inputs, profile ids, targets (format, url, select), weight
     and C(_id) of a job. The module compares those, and the rest with its record of what it applied (see the notes
@@ -86,6 +104,12 @@ notes:
     serialised. A run waits at most 10 x O(timeout) x (O(retries) + 1) seconds for the lock (at least 120, 300 with the
     defaults), then fails naming the server and the lock file, with nothing changed. When the lock file cannot be
     created, the module warns and goes on without it. A run that changes nothing takes no lock.
+  - B(How a server shapes its report.) A server may list every input of a job or only the one in use (the backup
+    after a fail-over), in any order, and may mask or drop the credentials in URLs, add a trailing slash or change
+    the case of a format or a hex profile id. The module compares past all of these, so an input is a difference only
+    when it is none of the job's. When the digest in C(_id) says the job runs the desired configuration, the weight
+    and mode a server reports are not compared either (a server may not keep them). What still differs was changed
+    outside Ansible, and restarts the job.
 seealso:
   - module: sigma.media_server.sigma_jobs
   - module: sigma.media_server.sigma_info

@@ -43,8 +43,8 @@ options:
     description:
       - The jobs, each a dictionary of the job options of M(sigma.media_server.sigma_job) (O(sigma.media_server.sigma_job#module:name),
         O(sigma.media_server.sigma_job#module:input), O(sigma.media_server.sigma_job#module:profiles)...)
-        plus its C(state) (V(present), V(absent), V(restarted); default V(present)) and C(force) (default V(false)),
-        with the same meaning as in sigma_job.
+        plus its C(state) (V(present), V(absent), V(restarted); default V(present)), C(force) (default V(false)) and
+        C(unverified) (V(warn), V(restart), V(fail); default V(warn)), with the same meaning as in sigma_job.
       - Names must be unique in the list.
       - Secret values inside the items (DRM keys, S3 keys, passwords in URLs) are hidden from all output.
     type: list

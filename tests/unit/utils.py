@@ -89,11 +89,12 @@ class FakeSigma(object):
     """ONE fake Sigma server: in memory with the emulator's job semantics, or served over HTTP (`serve`)."""
 
     def __init__(self, gpus=('Tesla T4', 'Tesla T4'), ignore_id=False, valid=True, counts=None, answers=None,
-                 loads=False):
+                 loads=False, inputs='all'):
         self.url = self.display_url = 'http://fake:9999'
         self.gpus, self.ignore_id, self.valid = list(gpus), ignore_id, valid
         self.counts = counts or {}  # jobs on each card besides the fake's own (started by others)
         self.loads = loads  # dump reports percent, enc, dec, used and total per card
+        self.inputs = inputs  # how progress lists inputs: all, active (main only), failover (backup only), reversed
         self.jobs, self.calls, self.clock = {}, [], 0
         self.answers = dict(answers or {})  # function -> canned answer, instead of the job semantics (HTTP)
         self.queue = []  # raw answers served first (HTTP): (status, content type, body) | 'hang' | 'reset'
@@ -116,6 +117,10 @@ class FakeSigma(object):
         cfg = job['config']
         inp = cfg.get('input')
         urls = [inp[k] for k in ('main', 'backup') if inp.get(k)] if isinstance(inp, dict) else inp if isinstance(inp, list) else [inp]
+        if self.inputs == 'reversed':
+            urls = urls[::-1]
+        elif self.inputs in ('active', 'failover') and len(urls) > 1:
+            urls = urls[-1:] if self.inputs == 'failover' else urls[:1]
         entry = {'state': job.get('state', 'started'), 'startup': 'T%d' % job['at'], 'error': job.get('error', []),
                  'input': [{'url': u, 'profile': [], 'bitrate': 1} for u in urls],
                  'profile': [{'id': p['id'], 'bitrate': 1} for p in cfg.get('profile', []) if p.get('enable', 1)],

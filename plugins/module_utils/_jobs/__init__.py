@@ -25,7 +25,8 @@ Change detection, per job:
 
 * the fields `progress` reports (input URLs, profile ids, target
   format/url/select, weight, mode when reported) are compared with the
-  desired ones: this sees changes made outside Ansible too;
+  desired ones, past how a server may shape its report (only the active
+  input, credentials masked...): this sees changes made outside Ansible too;
 * the rest of the configuration is only visible through the job's `_id`,
   which the engine writes at start: 12 hex of the digest of the
   restart-requiring part of the normalised start body, then 12 hex of the

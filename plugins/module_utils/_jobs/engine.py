@@ -146,19 +146,28 @@ class Engine(object):
         return plans
 
     def execute(self, plans):
-        """Warn about what cannot be known, place the starts, send the writes."""
-        blind = [p.name for p in plans if p.blind]
+        """Refuse or warn about what cannot be verified or known, place the starts, send the writes."""
+        url = self.client.display_url
+        refused = [p.name for p in plans if p.unverified and not p.starts and p.job.unverified == 'fail']
+        if refused:
+            self._fail('%s: nothing was changed: job(s) %s run(s) on the server but %s not started by this collection '
+                       '(_id holds no digest of ours, and no record tells what it runs), so the settings progress does '
+                       'not report cannot be verified; unverified=restart adopts such a job by starting it again with '
+                       'this configuration, unverified=warn leaves it running as it is'
+                       % (url, _names(refused), 'was' if len(refused) == 1 else 'were'), plans)
+        blind = [p.name for p in plans if p.blind and not p.starts]
         if blind:
-            self.outcome.warn('%s: job(s) %s carry no digest in _id (the server echoes it empty, or _id is set through '
-                              'extra) and have no record of what was applied (%s); only input, profile ids, targets '
-                              'and weight are compared, so changes to other settings cannot be seen: use force or '
-                              'state=restarted to apply them' % (self.client.display_url, _names(blind), RECORD_FACT))
+            self.outcome.warn('%s: job(s) %s carry no digest in _id (started outside this collection, the server '
+                              'echoes it empty, or _id is set through extra) and have no record of what was applied '
+                              '(%s); only input, profile ids, targets and weight are compared, so changes to other '
+                              'settings cannot be seen: use force or state=restarted to apply them, or '
+                              'unverified=restart to adopt jobs started outside this collection'
+                              % (url, _names(blind), RECORD_FACT))
         unknown = [p.name for p in plans if p.live_unknown and p.action == 'update']
         if unknown:
             self.outcome.warn('%s: the live settings (overlay, volume, DRM, header) applied to job(s) %s since they '
                               'started are not known, so they %s sent again with update, without a restart: %s'
-                              % (self.client.display_url, _names(unknown), 'would be' if self.check else 'were',
-                                 self.record.hint()))
+                              % (url, _names(unknown), 'would be' if self.check else 'were', self.record.hint()))
         self.placements(plans)
         self.apply(plans)
 

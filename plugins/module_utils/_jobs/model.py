@@ -45,14 +45,6 @@ def digest(obj):
     return hashlib.sha256(canonical(obj).encode('utf-8')).hexdigest()[:12]
 
 
-def canonical(obj):
-    return json.dumps(obj, sort_keys=True, separators=(',', ':'), ensure_ascii=False, default=str)
-
-
-def digest(obj):
-    return hashlib.sha256(canonical(obj).encode('utf-8')).hexdigest()[:12]
-
-
 def dicts(value):
     """The dicts of a value that may be a dict, a list of dicts or anything else."""
     items = value if isinstance(value, list) else [value] if isinstance(value, dict) else []
@@ -95,11 +87,12 @@ def split_live(body):
 class Job(object):
     """One desired job: its start body, digests and live update calls."""
 
-    def __init__(self, params, spec, state='present', force=False):
+    def __init__(self, params, spec, state='present', force=False, unverified='warn'):
         self.name = params['name']
         self.mode = params['mode']
         self.state = state
         self.force = force
+        self.unverified = unverified  # warn | restart | fail: a running job this collection cannot verify
         self.gpu = effective_gpu(params)
         body = to_api(params, spec)
         self.user_id = body.pop('_id', None)
@@ -131,13 +124,44 @@ class Job(object):
         return out
 
     def observed(self):
-        """The desired values of the fields progress reports."""
+        """The desired values of the fields progress reports, normalised as the reported ones (`reported_target`)."""
         targets = [t for t in dicts(self.body.get('target')) if t.get('enable', 1)]
         return {
-            'input': input_urls(self.body.get('input')),
-            'profiles': sorted(str(p.get('id')) for p in dicts(self.body.get('profile')) if p.get('enable', 1)),
-            'targets': sorted(canonical([t.get('format'), t.get('url'), t.get('select') or []]) for t in targets),
+            'input': set(reported_url(u) for u in input_urls(self.body.get('input'))),
+            'profiles': sorted(reported_id(p.get('id')) for p in dicts(self.body.get('profile')) if p.get('enable', 1)),
+            'targets': sorted(reported_target(t.get('format'), t.get('url'), t.get('select')) for t in targets),
         }
+
+
+# How a server may shape what `progress` reports, undone on both sides before comparing: the credentials of a URL
+# (masked, dropped, or `udp://@group` for `udp://group`), a trailing slash, the case of a hex profile id or a
+# format, numbers for ids.
+_USERINFO_RE = re.compile(r'^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@]*@')
+
+
+def reported_url(url):
+    if not isinstance(url, str):
+        return url
+    url = _USERINFO_RE.sub(r'\1', url.strip())
+    return url[:-1] if url.endswith('/') and not url.endswith('//') else url
+
+
+def reported_id(value):
+    text = str(value).strip()
+    return text.lower() if text.lower().startswith('0x') else text
+
+
+def _ids(select):
+    if isinstance(select, list):
+        return [_ids(s) for s in select]
+    if isinstance(select, dict):
+        return dict((k, _ids(v) if k == 'select' else v) for k, v in select.items())
+    return reported_id(select)
+
+
+def reported_target(fmt, url, select):
+    """One target as compared: format, URL and select (ids as text), normalised."""
+    return canonical([str(fmt or '').lower(), reported_url(url), _ids(select or [])])
 
 
 def load_jobs(items, spec, prefix, outcome):
@@ -167,7 +191,7 @@ def load_jobs(items, spec, prefix, outcome):
         names.setdefault(params['name'], n)
         outcome.hide(secrets_of(params))
         if not errors:
-            job = Job(params, spec, params['state'], params['force'])
+            job = Job(params, spec, params['state'], params['force'], params.get('unverified') or 'warn')
             too_big = body_size_error(job.name, job.start_body())
             if too_big:
                 errors.append(render(label, '', ': ' + too_big))

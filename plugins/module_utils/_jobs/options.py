@@ -42,9 +42,10 @@ def record_argument_spec():
 
 
 def control_argument_spec(single):
-    """What a job takes besides its configuration (sigma_jobs items take state and force)."""
+    """What a job takes besides its configuration (sigma_jobs items take state, force and unverified)."""
     spec = dict(state=dict(type='str', default='present', choices=['present', 'absent', 'restarted']),
-                force=dict(type='bool', default=False))
+                force=dict(type='bool', default=False),
+                unverified=dict(type='str', default='warn', choices=['warn', 'restart', 'fail']))
     if single:
         spec.update(wait_argument_spec())
         spec.update(record_argument_spec())

@@ -15,37 +15,42 @@ import copy
 import re
 
 from ansible_collections.sigma.media_server.plugins.module_utils._job_spec import mask
-from ansible_collections.sigma.media_server.plugins.module_utils._jobs.model import canonical, dicts
+from ansible_collections.sigma.media_server.plugins.module_utils._jobs.model import (
+    dicts, parse_record_id, reported_id, reported_target, reported_url,
+)
 
 UNKNOWN = '(not reported by the server, not in the record)'
 # Paths of a start body (changed_fields) that progress reports, so observable_differences names them already.
 REPORTED = re.compile(r'^(input([.\[].*)?|weight|profile\[\d+\](\.id)?|target\[\d+\](\.(format|url|select)([.\[].*)?)?)$')
-STALE_LIVE_STATES = ('error', 'finished', 'stopped')
+# States in which a job of `state: present` is started again: a live job must run, a VOD job must run or be finished.
+STALE_STATES = {'live': ('error', 'finished', 'stop', 'stopped'), 'vod': ('error', 'stop', 'stopped')}
+UNVERIFIED = ('the job was not started by this collection (its _id holds no digest of ours) and no record tells what '
+              'it runs, so its settings that progress does not report cannot be verified')
 
 
-def _ids_text(select):
-    if isinstance(select, list):
-        return [_ids_text(s) for s in select]
-    if isinstance(select, dict):
-        return dict((k, _ids_text(v) if k == 'select' else v) for k, v in select.items())
-    return str(select)
+def observable_differences(job, entry, confirmed=False):
+    """Names of the reported fields where the server differs from `job`, past how a server may shape its report.
 
-
-def observable_differences(job, entry):
-    """Names of the reported fields where the server differs from `job`."""
+    A server may list every input or only the active one (the backup after a
+    fail-over), in any order: only an input the job is not configured with is
+    a difference. URLs are compared without their credentials (model.reported_url).
+    `confirmed`: the digest in `_id` says the job runs the desired
+    configuration; `mode` and `weight`, which a server may not keep, are then
+    not compared.
+    """
     want = job.observed()
     reasons = []
-    if entry.get('mode') and entry['mode'] != job.mode:
-        reasons.append('mode (server: %s)' % entry['mode'])
-    if [i.get('url') for i in entry['inputs']] != want['input']:
+    mode = entry.get('mode')
+    if not confirmed and mode and str(mode).lower() != job.mode:
+        reasons.append('mode (server: %s)' % mode)
+    if any(reported_url(i.get('url')) not in want['input'] for i in entry['inputs']):
         reasons.append('input')
-    if sorted(str(p.get('id')) for p in entry['profiles']) != want['profiles']:
+    if sorted(reported_id(p.get('id')) for p in entry['profiles']) != want['profiles']:
         reasons.append('profile ids')
-    have = sorted(canonical([t.get('format'), t.get('url'), _ids_text(t.get('select') or [])]) for t in entry['targets'])
-    if have != want['targets']:
+    if sorted(reported_target(t.get('format'), t.get('url'), t.get('select')) for t in entry['targets']) != want['targets']:
         reasons.append('targets (format, url or select)')
     weight = job.body.get('weight')
-    if weight is not None and entry.get('weight') is not None:
+    if not confirmed and weight is not None and entry.get('weight') is not None:
         try:
             if float(entry['weight']) != float(weight):
                 reasons.append('weight')
@@ -109,6 +114,7 @@ class Plan(object):
         self.name, self.job, self.entry = name, job, entry
         self.action, self.reasons = 'none', []
         self.blind = False  # nothing tells the settings progress does not report (no record, no digest in _id)
+        self.unverified = False  # running, not started by this collection, no record (see the option `unverified`)
         self.live_unknown = False  # nothing tells the live settings applied to the running job (no record)
         self.config_digest = None  # the digest of the applied restart part, when known
         self.before = self.after = None
@@ -153,24 +159,31 @@ def plan_job(job, entry, rec=None, token=None):
         plan.action, plan.reasons = 'start', ['the job does not exist']
         plan.before, plan.after = {'state': 'absent'}, after
         return plan
-    reasons = observable_differences(job, entry)
-    applied = rec.get('applied') if rec and token else None
-    before_config = reported_config(job, entry, reasons, applied)
-    if job.mode == 'live' and entry.get('state') in STALE_LIVE_STATES:
-        reasons.append('the live job is %s, not running' % entry['state'])
     server_id = entry.get('id') or ''
-    if job.user_id is not None and server_id and server_id != job.user_id:
-        reasons.append('_id (set through extra)')
+    ours = parse_record_id(server_id) if job.user_id is None else None  # the digests this collection wrote in _id
     config_digest = rec.get('config') if rec else None
-    if config_digest is None and server_id and job.user_id is None:
-        config_digest = server_id[:12]
+    if config_digest is None and ours is not None:
+        config_digest = ours[0]
     live_digest = rec.get('live') if rec else None
     plan.config_digest = config_digest
+    reasons = observable_differences(job, entry, confirmed=config_digest == job.restart_digest)
+    applied = rec.get('applied') if rec and token else None
+    before_config = reported_config(job, entry, reasons, applied)
+    if entry.get('state') in STALE_STATES.get(job.mode, ()):
+        reasons.append('the live job is %s, not running' % entry['state'] if job.mode == 'live'
+                       else 'the VOD job is in state %s' % entry['state'])
+    if job.user_id is not None and server_id and server_id != job.user_id:
+        reasons.append('_id (set through extra)')
     config_differs = config_digest is not None and config_digest != job.restart_digest
     if config_digest is None:
-        # Neither a record of this run of the job nor a digest in _id: the settings progress does not report
-        # cannot be compared (the caller warns). A choice to adopt the running job or to fail belongs here.
+        # Neither a record of this run of the job nor a digest of ours in _id: the settings progress does not report
+        # cannot be compared (the caller warns, or refuses with unverified=fail).
         plan.blind = True
+        if job.user_id is None:  # _id empty, or not written by this collection: started outside it
+            plan.unverified = True
+            if job.unverified == 'restart':
+                reasons.append('unverified is restart: %s' % UNVERIFIED)
+                before_config['_note'] = 'the settings progress does not report are not known'
     elif config_differs:
         fields = changed_fields(applied, mask(after['config'], replace=token)) if applied is not None else []
         hidden = [f for f in fields if not REPORTED.match(f)]
