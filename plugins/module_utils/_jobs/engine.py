@@ -269,19 +269,18 @@ class Engine(object):
             read = True
             if not wait:
                 return
-            states = dict((p.name, (p.entry or {}).get('state')) for p in watched)
-            failed = [p for p in watched if states[p.name] == 'error']
+            verdicts = dict((p.name, wait_verdict(p.job.mode, p.entry)) for p in watched)
+            failed = [p for p in watched if verdicts[p.name][0] == 'failed']
             if failed:
-                self._fail('job(s) failed on %s: %s' % (self.client.display_url, '; '.join(
-                    '%s: %s' % (p.name, ' | '.join(p.entry.get('errors') or ['state error, no error entries']))
-                    for p in failed)), plans)
-            pending = [p for p in watched if states[p.name] not in (RUNNING if p.job.mode == 'live' else ('finished',))]
+                self._fail('job(s) failed on %s, and the server does not retry them: %s' % (
+                    self.client.display_url, '; '.join('%s: %s' % (p.name, verdicts[p.name][1]) for p in failed)), plans)
+            pending = [p for p in watched if verdicts[p.name][0] != 'done']
             if not pending:
                 return
             if time.monotonic() + interval > deadline:
                 self._fail('timed out after %g s waiting for job(s) %s on %s (live: started, vod: finished); last states: %s'
                            % (timeout, ', '.join(p.name for p in pending), self.client.display_url,
-                              ', '.join('%s=%s' % (p.name, states[p.name]) for p in pending)), plans)
+                              '; '.join('%s=%s' % (p.name, verdicts[p.name][1]) for p in pending)), plans)
             time.sleep(interval)
 
     def result(self, plans):
@@ -307,6 +306,39 @@ class Engine(object):
         return dict(changed=result['changed'], job=job['job'], action=job['action'], reasons=job['reasons'],
                     gpu=job['gpu'], actions=result['actions'],
                     diff=dict(before=diff['before'].get(job['name'], {}), after=diff['after'].get(job['name'], {})))
+
+
+def newest_error(details):
+    """The newest of a job's parsed error lines (by their UTC time, then by position), or None."""
+    if not details:
+        return None
+    return max(enumerate(details), key=lambda item: (item[1].get('time') or '', item[0]))[1]
+
+
+def wait_verdict(mode, entry):
+    """(done | waiting | failed, text) of one job for `wait`, from its normalised progress entry.
+
+    `starting` and `preparing` are progress; a live job is done when it runs,
+    a VOD job when it is finished. A job in `error` has failed for good when
+    its newest error needs the job to be started again (a creation-only code):
+    the server does not retry it. Any other error (a code the server retries,
+    an unknown code, no code) is waited out: the server is retrying.
+    """
+    if entry is None:
+        return 'waiting', 'not listed by progress'
+    state = entry.get('state')
+    if state in (RUNNING if mode == 'live' else ('finished',)):
+        return 'done', state
+    if state != 'error':
+        return 'waiting', str(state)
+    newest = newest_error(entry.get('error_details'))
+    if newest is None:
+        return 'waiting', 'error, no error line'
+    if not newest.get('code'):
+        return 'waiting', 'error (%s)' % newest['line']
+    if newest.get('needs_restart'):
+        return 'failed', 'error %s, %s (%s); %s' % (newest['code'], newest['meaning'], newest['line'], newest['remedy'])
+    return 'waiting', 'error %s, %s (%s)' % (newest['code'], newest['meaning'], newest['line'])
 
 
 def _names(names):
