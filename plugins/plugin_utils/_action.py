@@ -42,7 +42,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
 from ansible_collections.sigma.media_server.plugins.module_utils._client import HAS_REQUESTS, SigmaTransport, url_password
-from ansible_collections.sigma.media_server.plugins.module_utils._job_spec import secrets_of
+from ansible_collections.sigma.media_server.plugins.module_utils._job_spec import refusal, secrets_of
 from ansible_collections.sigma.media_server.plugins.module_utils._jobs import engine
 from ansible_collections.sigma.media_server.plugins.module_utils._jobs.options import argument_spec as job_argument_spec
 from ansible_collections.sigma.media_server.plugins.module_utils._jobs.record import RECORD_FACT
@@ -193,7 +193,11 @@ class SigmaAction(ActionBase):
             msg = validation.errors.msg
             if isinstance(validation.errors[0], UnsupportedError):
                 msg = 'Unsupported parameters for (%s) module: %s' % (self._task.action, msg)
-            return self.module_result(dict(msg=msg, failed=True), module_args, outcome)
+            failed = dict(msg=msg, failed=True)
+            found = refusal(spec, args) if self.JOB_SECRETS else None  # as JobModule: every bad option by its path
+            if found:
+                failed['msg'], failed['errors'] = found
+            return self.module_result(failed, module_args, outcome)
         outcome.hide([url_password(params['api_url'] or '')])
         error = connection_errors(params)
         if error:

@@ -150,12 +150,18 @@ def test_failures_warnings_and_refusals_are_the_same(server, capsys, monkeypatch
     result = same_on_both_paths(server, capsys, monkeypatch, 'sigma_job', bad)
     assert result['failed'] and 'profiles[0].cq must be between 0 and 51' in result['msg'] and server.calls == []
     result = same_on_both_paths(server, capsys, monkeypatch, 'sigma_job', job(colour='red'))
-    assert result['failed'] and result['msg'].startswith('Unsupported parameters for (sigma.media_server.sigma_job) module: colour')
+    assert result['failed'] and result['msg'].startswith("invalid options: unknown option 'colour' (valid: api_url, ")
+    # an error inside a list names the item on both paths (issue 14)
+    selec = job()
+    selec['targets'] = [dict(selec['targets'][0], selec=['v'])] + selec['targets'][1:]
+    result = same_on_both_paths(server, capsys, monkeypatch, 'sigma_job', selec)
+    assert result['failed'] and server.calls == []
+    assert result['errors'] == ["targets[0]: unknown option 'selec' (did you mean select?)"]
     result = same_on_both_paths(server, capsys, monkeypatch, 'sigma_job', job(timeout=0))
     assert result['msg'] == 'timeout must be greater than 0, got 0.0'
     item = dict((k, v) for k, v in job().items() if k not in ('api_url', 'headers'))
     result = same_on_both_paths(server, capsys, monkeypatch, 'sigma_jobs', {'api_url': 'http://fake:9999', 'jobs': [item, 'x']})
-    assert result['failed'] and "Elements value for option 'jobs'" in result['msg']
+    assert result['failed'] and result['msg'] == "invalid options: jobs[1] must be a dictionary, got str 'x'"
     server.valid = False
     result = same_on_both_paths(server, capsys, monkeypatch, 'sigma_job', job(gpu=-1))
     assert result['failed'] and 'license is not valid' in result['msg'] and result['changed'] is False
