@@ -43,7 +43,8 @@ options:
         more jobs; when no capable card has room, nothing is started and the module fails naming every card.
         3. A job that is started again (a change that needs a restart) first leaves its card, and stays there when that
         card can still take it (rules 1 and 2), so a restart never moves a channel for nothing. The module knows the card
-        of a job it started from the C(@N) it adds to the job's C(_id). 4. Otherwise the card whose most-used
+        of a job it started from the C(@N) it adds to the job's C(_id), or, from a server that does not echo C(_id), from
+        its record (see the notes). 4. Otherwise the card whose most-used
         resource would be the least used with the job on it wins (sessions, encoder, decoder and memory, each as a
         share of the card, with the job's part added, the card's average per job, or for an idle card that of a card
         of the same model, else of the server's other cards). Ties go to the card with the fewest jobs per GB of memory

@@ -21,7 +21,7 @@ notes:
   - B(The record.) C(progress) reports neither the live settings (overlay, volume, DRM, header) nor codecs, sizes,
     manifest, watermarks, thumbs or options, and a server may not echo C(_id) at all, so the module keeps a record of
     what it applied. For each job, it holds the start time that identifies the running instance, the C(_id) the
-    server echoes, a digest of the configuration applied, a digest of the live settings applied, and the applied
+    server echoes, a digest of the configuration applied, a digest of the live settings applied, the GPU card it was started on, and the applied
     configuration itself with every secret (DRM keys, key servers, passwords in URLs, S3 keys) replaced by a keyed
     digest, so a changed key shows as changed in C(--diff) but never appears. A start, a restart and an update write
     it; a stop removes the job's entry.

@@ -182,10 +182,10 @@ class Engine(object):
         cards, errors = Cards(facts), []
         for plan in plans:  # the jobs that leave their card in this run free it before any choice
             if plan.entry is not None and (plan.starts or plan.action == 'stop'):
-                cards.free(card_of(plan.entry))
+                cards.free(plan.card if plan.card is not None else card_of(plan.entry))
         for plan in starting:  # one after another, each seeing the previous
             try:
-                plan.gpu = cards.place(plan.job, card_of(plan.entry))
+                plan.gpu = cards.place(plan.job, plan.card if plan.card is not None else card_of(plan.entry))
             except PlacementError as exc:
                 errors.append(str(exc))
         if errors:
@@ -231,7 +231,7 @@ class Engine(object):
                 if not self.check:
                     job = plan.job
                     self.record.put(plan.name, plan.entry.get('started'), plan.entry.get('id'), plan.config_digest,
-                                    job.live_digest, desired_config(job) if plan.config_digest else None)
+                                    job.live_digest, desired_config(job) if plan.config_digest else None, plan.card)
 
     def keep_record(self, plans):
         """Record the jobs started by this run, from the progress read after the writes, and save the record.
@@ -245,7 +245,7 @@ class Engine(object):
             if plan.starts and plan.done and plan.refreshed and plan.entry is not None:
                 job = plan.job
                 self.record.put(plan.name, plan.entry.get('started'), plan.entry.get('id'), job.restart_digest,
-                                job.live_digest, desired_config(job))
+                                job.live_digest, desired_config(job), plan.gpu)
         problem = self.record.save()
         if problem:
             self.outcome.warn(problem)

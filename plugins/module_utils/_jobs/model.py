@@ -31,10 +31,14 @@ def parse_record_id(value):
     return match.group(1), match.group(2), int(match.group(3)) if match.group(3) is not None else None
 
 
-def card_of(entry):
-    """The card a job runs on, from the `@N` of its `_id` in a normalised progress entry; None when not known."""
+def card_of(entry, rec=None):
+    """The card a job runs on: the `@N` of its `_id` in a normalised progress entry, else (a server that does not
+    echo `_id`) the card kept in the record of that instance `rec`; None when not known."""
     parsed = parse_record_id((entry or {}).get('id'))
-    return parsed[2] if parsed else None
+    if parsed and parsed[2] is not None:
+        return parsed[2]
+    card = (rec or {}).get('card')
+    return card if isinstance(card, int) and not isinstance(card, bool) and card >= 0 else None
 
 
 def canonical(obj):

@@ -16,7 +16,7 @@ import re
 
 from ansible_collections.sigma.media_server.plugins.module_utils._job_spec import mask
 from ansible_collections.sigma.media_server.plugins.module_utils._jobs.model import (
-    dicts, parse_record_id, reported_id, reported_target, reported_url,
+    card_of, dicts, parse_record_id, reported_id, reported_target, reported_url,
 )
 
 UNKNOWN = '(not reported by the server, not in the record)'
@@ -117,6 +117,7 @@ class Plan(object):
         self.unverified = False  # running, not started by this collection, no record (see the option `unverified`)
         self.live_unknown = False  # nothing tells the live settings applied to the running job (no record)
         self.config_digest = None  # the digest of the applied restart part, when known
+        self.card = None  # the card the running job was started on, when known (model.card_of)
         self.before = self.after = None
         self.gpu = None
         self.actions = []
@@ -166,6 +167,7 @@ def plan_job(job, entry, rec=None, token=None):
         config_digest = ours[0]
     live_digest = rec.get('live') if rec else None
     plan.config_digest = config_digest
+    plan.card = card_of(entry, rec)
     reasons = observable_differences(job, entry, confirmed=config_digest == job.restart_digest)
     applied = rec.get('applied') if rec and token else None
     before_config = reported_config(job, entry, reasons, applied)

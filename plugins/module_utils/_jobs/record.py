@@ -186,8 +186,9 @@ class ServerRecord(object):
             return None
         return rec
 
-    def put(self, name, started, server_id, config, live, applied):
-        """Record what runs as job `name` since `started`; `applied` is a start body (masked here)."""
+    def put(self, name, started, server_id, config, live, applied, card=None):
+        """Record what runs as job `name` since `started`; `applied` is a start body (masked here), `card` the GPU
+        it was started on (kept for a server that does not echo `_id`, whose `@N` tells it otherwise)."""
         if not started:
             return
         if self.key is None:
@@ -198,6 +199,8 @@ class ServerRecord(object):
                 applied = None
         self.changes[name] = {'started': started, 'id': server_id, 'config': config, 'live': live,
                               'applied': applied, 'at': _now()}
+        if isinstance(card, int) and not isinstance(card, bool) and card >= 0:
+            self.changes[name]['card'] = card
 
     def drop(self, name):
         if self.jobs.get(name) or self.changes.get(name):

@@ -139,9 +139,11 @@ def cards_used(client):
     return dict((name, j['config']['gpu']) for name, j in sorted(client.jobs.items()))
 
 
+@pytest.mark.parametrize('ignore_id', [False, 'omit'], ids=['echoes _id', 'no _id at all'])
 @pytest.mark.parametrize('loads', [False, True])
-def test_a_restarted_job_keeps_its_card(tmp_path, loads):
+def test_a_restarted_job_keeps_its_card(tmp_path, loads, ignore_id):
     client = FakeSigma(loads=loads)
+    client.ignore_id = ignore_id  # no _id at all: the card comes from the record of what was applied
     run(client, [channel('a')], tmp_path)
     run(client, [channel('b')], tmp_path)
     assert cards_used(client) == {'a': 0, 'b': 1}
