@@ -332,6 +332,7 @@ def test_secrets_of_finds_what_mask_hides(obj):
     mask(obj, found)
     assert secrets_of(obj) == set(s for s in found if len(s) >= 3 and s != MASK)
 
+
 def paths(spec, params, label=''):
     return [render(label, path, text) for path, text in option_errors(spec, params)]
 
