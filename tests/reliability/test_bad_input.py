@@ -175,7 +175,7 @@ def test_inventory_strict_configs(ansible, emulator):
 # ----------------------------------------------------------------------------- job specifications
 
 def item_errors(errors, index):
-    prefix = re.compile(r'^jobs\[%d\][ :]' % index)
+    prefix = re.compile(r'^jobs\[%d\][ :.]' % index)  # jobs[2] (name 'x').path, jobs[2].path, jobs[2]: ...
     return [e for e in errors if prefix.match(e)]
 
 
