@@ -191,7 +191,8 @@ ansible_facts:
       description:
         - The records of the servers the task's host manages, keyed by API URL; for each server its jobs, each with
           its start time, the C(_id) the server echoes, the digests of the configuration and of the live settings
-          applied, and the applied configuration with every secret replaced by a keyed digest.
+          applied, the GPU card it was started on, and the applied configuration with every secret replaced by a
+          keyed digest.
       type: dict
       sample:
         http://sigma-01.example.com:9999:
