@@ -50,6 +50,10 @@ def fleet(ws, servers, jobs, checks):
             'plugin': 'sigma.media_server.sigma',
             'servers': [emu.url(i) for i in range(servers)],
             'compose': {'ansible_connection': "'local'"},
+            # each server asked exactly once whatever the machine's load (a retry after a slow answer
+            # would make the request counts below depend on it), as in bench_inventory
+            'timeout': 60,
+            'retries': 0,
         }, indent=1))
         ws.file('fleet-inventory/group_vars/all.json', {'sigma_lineup': lineup(jobs)})
         books = {
