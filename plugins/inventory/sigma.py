@@ -204,7 +204,6 @@ from urllib.parse import urlsplit
 
 from ansible import constants as C
 from ansible.errors import AnsibleError, AnsibleParserError
-from ansible.module_utils.common.validation import check_type_dict
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
@@ -216,7 +215,7 @@ except ImportError:  # ansible-core < 2.19: a plain string is templated, an Ansi
     trust_as_template = None
 
 from ansible_collections.sigma.media_server.plugins.module_utils._client import (
-    DEFAULT_PORT, HAS_REQUESTS, SigmaError, SigmaTransport, normalize_url, redact_url, url_password,
+    DEFAULT_PORT, HAS_REQUESTS, SigmaError, SigmaTransport, header_dict, normalize_url, redact_url, url_password,
 )
 from ansible_collections.sigma.media_server.plugins.module_utils._dump import MASK, mask_dump, normalize_dump, slug
 
@@ -724,18 +723,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return float(timeout), int(retries), int(max_workers), hostnames
 
     def _headers(self):
-        """The headers option as a dictionary of texts; from SIGMA_HEADERS it is a JSON object or NAME=VALUE pairs."""
-        headers = self.get_option('headers')
-        if headers is None or headers == '':
-            return {}
         try:
-            headers = check_type_dict(headers)
-        except TypeError:
-            headers = None
-        if not isinstance(headers, Mapping):
-            raise AnsibleParserError('headers must be a dictionary of header names and values (from the environment '
-                                     'variable SIGMA_HEADERS: a JSON object, or NAME=VALUE pairs separated by commas)')
-        return dict((str(k), str(v)) for k, v in headers.items())
+            return header_dict(self.get_option('headers'))
+        except ValueError as exc:
+            raise AnsibleParserError(str(exc))
 
     # fetching
 

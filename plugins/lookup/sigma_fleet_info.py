@@ -138,19 +138,16 @@ _list:
 import base64
 import time
 
-from collections.abc import Mapping
-
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.common.validation import check_type_dict
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.sigma.media_server.plugins.module_utils._ci import MASK
 from ansible_collections.sigma.media_server.plugins.module_utils._client import (
-    HAS_REQUESTS, SigmaTransport, normalize_url, redact_url, url_password,
+    HAS_REQUESTS, SigmaTransport, header_dict, normalize_url, redact_url, url_password,
 )
 from ansible_collections.sigma.media_server.plugins.module_utils._info import gather
 from ansible_collections.sigma.media_server.plugins.module_utils._outcome import Failure, Outcome
@@ -214,17 +211,10 @@ def url_user(url):
 
 
 def _headers(value, where):
-    """Headers as a dictionary of texts; from SIGMA_HEADERS they are a JSON object or NAME=VALUE pairs."""
-    if value is None or value == '':
-        return None
     try:
-        value = check_type_dict(value)
-    except TypeError:
-        value = None
-    if not isinstance(value, Mapping):
-        raise AnsibleError('%sheaders must be a dictionary of header names and values (from the environment variable '
-                           'SIGMA_HEADERS: a JSON object, or NAME=VALUE pairs separated by commas)' % where)
-    return dict((str(k), str(v)) for k, v in value.items())
+        return header_dict(value) or None
+    except ValueError as exc:
+        raise AnsibleError('%s%s' % (where, exc))
 
 
 class LookupModule(LookupBase):

@@ -24,6 +24,7 @@ import time
 import traceback
 import warnings
 
+from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
 from urllib.request import getproxies
 
@@ -38,6 +39,7 @@ except ImportError:  # pragma: no cover - exercised through missing_required_lib
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
+from ansible.module_utils.common.validation import check_type_dict
 from ansible_collections.sigma.media_server.plugins.module_utils._ci import get_ci
 
 DEFAULT_API_URL = 'http://localhost:9999'
@@ -105,6 +107,24 @@ def excerpt(data):
         data = data.decode('utf-8', 'replace')
     data = ' '.join(str(data).split())
     return data[:BODY_EXCERPT] + ('...' if len(data) > BODY_EXCERPT else '')
+
+
+HEADERS_ERROR = ('headers must be a dictionary of header names and values (from the environment variable '
+                 'SIGMA_HEADERS: a JSON object, or NAME=VALUE pairs separated by commas)')
+
+
+def header_dict(value):
+    """The headers setting as a dictionary of texts ({} when not set). From SIGMA_HEADERS it is a JSON object or
+    NAME=VALUE pairs, as a module's dict option reads it. Raises ValueError (HEADERS_ERROR) for anything else."""
+    if value is None or value == '':
+        return {}
+    try:
+        value = check_type_dict(value)
+    except TypeError:
+        value = None
+    if not isinstance(value, Mapping):
+        raise ValueError(HEADERS_ERROR)
+    return dict((str(k), str(v)) for k, v in value.items())
 
 
 def normalize_url(url, default_port=DEFAULT_PORT):
