@@ -18,10 +18,21 @@ from _harness import a10_servers, ansible_bin, count_by, emulator, log, run
 from bench_lineup import lineup
 
 FORKS = 10
-# converge, then the no-op re-run of the role, the role's sigma_jobs task alone (a play of that one task) and
+# converge, then the no-op re-run of the role, the role's sigma_jobs task alone (a play of that one task), the
+# lineup floor (a task that takes the host's lineup as its argument and does nothing else) and
 # ansible.builtin.debug over the same hosts (the floor: Ansible itself), twice each, alternating, so a busy machine
 # slows them alike.
-RUNS = ('converge', 'no-op', 'task', 'debug', 'no-op', 'task', 'debug')
+RUNS = ('converge', 'no-op', 'task', 'floor', 'debug', 'no-op', 'task', 'floor', 'debug')
+
+# The lineup floor's action plugin (next to its playbook, so only that play sees it): what Ansible alone costs to
+# template a host's lineup into a task's arguments and run one task; no request, nothing returned.
+FLOOR_ACTION = '''from ansible.plugins.action import ActionBase
+
+
+class ActionModule(ActionBase):
+    def run(self, tmp=None, task_vars=None):
+        return {'changed': False, 'jobs_given': len(self._task.args['jobs'])}
+'''
 
 
 # (servers, jobs per server) of each fleet; empty: the defaults of sizes(). run.py --fleet-sizes fills it.
@@ -56,6 +67,8 @@ def fleet(ws, servers, jobs, checks):
             'retries': 0,
         }, indent=1))
         ws.file('fleet-inventory/group_vars/all.json', {'sigma_lineup': lineup(jobs)})
+        ws.dir('fleet-floor/action_plugins', fresh=True)
+        ws.file('fleet-floor/action_plugins/sigma_bench_floor.py', FLOOR_ACTION)
         books = {
             'role': ws.file('fleet.yml', json.dumps([{
                 'name': 'fleet lineup', 'hosts': 'all', 'gather_facts': False,
@@ -65,6 +78,10 @@ def fleet(ws, servers, jobs, checks):
                 'tasks': [{'name': 'sigma_jobs', 'delegate_to': 'localhost',
                            'sigma.media_server.sigma_jobs': {'api_url': '{{ sigma_api_url }}',
                                                              'jobs': '{{ sigma_lineup }}'}}]}], indent=1)),
+            'floor': ws.file('fleet-floor/fleet-floor.yml', json.dumps([{
+                'name': 'the lineup floor: a task that takes the lineup and does nothing', 'hosts': 'all',
+                'gather_facts': False,
+                'tasks': [{'name': 'floor', 'sigma_bench_floor': {'jobs': '{{ sigma_lineup }}'}}]}], indent=1)),
             'debug': ws.file('fleet-debug.yml', json.dumps([{
                 'name': 'the floor: one debug task per host', 'hosts': 'all', 'gather_facts': False,
                 'tasks': [{'name': 'debug', 'ansible.builtin.debug': {'msg': '{{ inventory_hostname }}'}}]}], indent=1)),
@@ -80,8 +97,13 @@ def fleet(ws, servers, jobs, checks):
                    # each task's wall over all hosts (task start to the next task start): where a run's time goes
                    'task_walls': [[t['name'], t['end'] - t['start']] for t in result.summaries]}
             label = 'fleet %d %s' % (servers, run_name)
-            if run_name == 'debug':
+            if run_name in ('debug', 'floor'):
                 checks.equal('%s: requests (the inventory)' % label, functions, {'dump': servers})
+                if run_name == 'floor':
+                    floor_tasks = [t for t in result.summaries if t['action'].endswith('sigma_bench_floor')]
+                    checks.equal('%s: hosts that ran the floor task' % label,
+                                 sum(h.get('status') == 'ok' for h in (floor_tasks[-1]['hosts'] if floor_tasks else {}).values()),
+                                 servers)
                 rows.append(row)
                 log('  fleet %4d %-8s wall %7.2f s  cpu %7.2f s' % (servers, run_name, row['wall'], row['cpu']))
                 continue
@@ -116,4 +138,6 @@ def fleet(ws, servers, jobs, checks):
             'ratio_wall': total('no-op', 'wall') / max(1e-9, total('debug', 'wall')),
             'ratio_cpu': total('no-op', 'cpu') / max(1e-9, total('debug', 'cpu')),
             'task_ratio_wall': total('task', 'wall') / max(1e-9, total('debug', 'wall')),
-            'task_ratio_cpu': total('task', 'cpu') / max(1e-9, total('debug', 'cpu'))}
+            'task_ratio_cpu': total('task', 'cpu') / max(1e-9, total('debug', 'cpu')),
+            'floor_ratio_wall': total('floor', 'wall') / max(1e-9, total('debug', 'wall')),
+            'floor_ratio_cpu': total('floor', 'cpu') / max(1e-9, total('debug', 'cpu'))}

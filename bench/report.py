@@ -214,11 +214,14 @@ def fleet_md(res):
     for fleet in _fleets(res):
         if fleet.get('ratio_wall') is not None:
             goals.append('- %d servers: the no-op role over the `debug` floor, wall **%s** (CPU %s)%s; the role\'s '
-                         '`sigma_jobs` task alone over the floor, wall **%s** (CPU %s).'
+                         '`sigma_jobs` task alone over the floor, wall **%s** (CPU %s)%s.'
                          % (fleet['servers'], s(fleet['ratio_wall']), s(fleet['ratio_cpu']),
                             '; goal <= 1.3: %s' % ('met' if round(fleet['ratio_wall'], 2) <= 1.3 else 'not met')
                             if fleet['servers'] == 100 else '', s(fleet.get('task_ratio_wall', float('nan'))),
-                            s(fleet.get('task_ratio_cpu', float('nan')))))
+                            s(fleet.get('task_ratio_cpu', float('nan'))),
+                            '; the lineup floor (a task that only takes the host\'s lineup) over `debug`, wall **%s** '
+                            '(CPU %s)' % (s(fleet['floor_ratio_wall']), s(fleet['floor_ratio_cpu']))
+                            if fleet.get('floor_ratio_wall') else ''))
     measured = set(fleet['servers'] for fleet in _fleets(res))
     if 1000 not in measured:
         goals.append('- 1000 servers: not measured in this run (`run.py --fleet-sizes` left the long fleet out); '
@@ -239,9 +242,11 @@ def fleet_md(res):
         '`dump` per server), the lineup comes from `group_vars/all`. The role\'s `sigma_jobs` task runs delegated to '
         '`localhost`, so its action plugin runs the engine in the worker (the controller path). In the converge '
         'run, the module also reads `progress` around its writes. `task` is a play of the role\'s `sigma_jobs` task '
-        'alone (delegated to `localhost`, the lineup from the same `group_vars`); `debug` a play of one '
-        '`ansible.builtin.debug` task over the same hosts and inventory: the floor, what Ansible itself costs per '
-        'host. The no-op re-runs, `task` and `debug` alternate.' % res['forks'],
+        'alone (delegated to `localhost`, the lineup from the same `group_vars`); `floor` a play of one task of a '
+        'benchmark-only action plugin that takes the host\'s lineup as its argument (`jobs: "{{ sigma_lineup }}"`) '
+        'and returns at once: what Ansible itself costs to hand a lineup of that size to any task; `debug` a play of '
+        'one `ansible.builtin.debug` task over the same hosts and inventory: the floor, what Ansible itself costs per '
+        'host. The no-op re-runs, `task`, `floor` and `debug` alternate.' % res['forks'],
         '',
         table(header, body, ['---', '---'] + ['--:'] * 4 + ['---'] + ['--:'] * 3),
         '',
@@ -260,8 +265,10 @@ def fleet_reading(res):
                 % (fleet['servers'], fleet['jobs'], s(conv['wall']), conv['requests'], s(noop['wall']),
                    noop['requests']))
         if fleet.get('ratio_wall') is not None:
-            line += ('; %sx the wall time of one `debug` task over the same hosts (the `sigma_jobs` task alone: %sx)'
-                     % (s(fleet['ratio_wall']), s(fleet.get('task_ratio_wall', float('nan')))))
+            line += ('; %sx the wall time of one `debug` task over the same hosts (the `sigma_jobs` task alone: %sx%s)'
+                     % (s(fleet['ratio_wall']), s(fleet.get('task_ratio_wall', float('nan'))),
+                        '; a task that only takes the lineup: %sx' % s(fleet['floor_ratio_wall'])
+                        if fleet.get('floor_ratio_wall') else ''))
         out.append(line + '.')
     return out
 

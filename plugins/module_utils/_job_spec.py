@@ -700,9 +700,12 @@ def secrets_of(obj):
 def _collect_secrets(obj, found):
     if isinstance(obj, dict):
         for key, value in obj.items():
-            if isinstance(key, str) and key.lower() in SECRET_KEYS and value not in (None, ''):
-                mask_keys({key: value}, SECRET_KEYS, found=found)  # its leaves, as mask() collects them
-            else:
+            if value is None:  # most options of a validated job (Ansible sets every option it knows)
+                continue
+            if isinstance(key, str) and key.lower() in SECRET_KEYS:
+                if value != '':
+                    mask_keys({key: value}, SECRET_KEYS, found=found)  # its leaves, as mask() collects them
+            elif isinstance(value, (dict, list, str)):
                 _collect_secrets(value, found)
     elif isinstance(obj, list):
         for item in obj:

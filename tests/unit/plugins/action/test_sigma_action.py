@@ -236,3 +236,22 @@ def test_plain_and_with_environment():
     assert names == ['SIGMA_TIMEOUT'] and fallback(*names) == '3'
     with pytest.raises(_action.AnsibleFallbackNotFound):
         fallback('SIGMA_NOT_SET')
+
+
+def test_with_nothing_to_hide_the_result_is_plain_json_values(server, capsys, monkeypatch):
+    """Without secrets the action plugin skips Ansible's remove_values (a deep copy of the result): what it returns
+    must already be what remove_values and the module's JSON would give, made of dicts, lists and scalars only."""
+    plain_job = dict((k, v) for k, v in job(input='udp://239.1.1.1:5000').items()
+                     if k not in ('api_url', 'headers', 'targets'))
+    plain_job['targets'] = [{'format': 'hls', 'url': '/data/ch1'}]
+    args = {'api_url': 'http://fake:9999', 'jobs': [plain_job]}
+    started = same_on_both_paths(server, capsys, monkeypatch, 'sigma_jobs', args, diff=True)
+    server.jobs = {}
+    action_run('sigma_jobs', args)  # create once for real
+    server.calls = []
+    noop = same_on_both_paths(server, capsys, monkeypatch, 'sigma_jobs', args, diff=True)
+    assert started['changed'] and not noop['changed'] and noop['jobs'][0]['action'] == 'none'
+    for result in (started, noop):
+        assert result == json.loads(json.dumps(result)), 'a tuple, set or other non-JSON value in the result'
+    info = action_run('sigma_info', {'api_url': 'http://fake:9999'})
+    assert not info.get('failed') and info == json.loads(json.dumps(info))
