@@ -5,7 +5,7 @@
 
 The fleet (files/fleet.yml: 127.0.0.1:19661-19662, control port 19669) is started with
 the project's scripts/fleet.sh; `make test` holds the port lock around this suite.
-SIGMA_AWX_TARBALL=path uses a tarball built already (scripts/test.sh passes its own).
+SIGMA_AWX_TARBALL=path uses a tarball built already (the `awx` CI step, scripts/ci.py awx, passes its own).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the sigma.media_server collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Checks of the `ee` CI step (scripts/test.sh), one sub-command each.
+"""Checks of the `ee` CI step (scripts/ci.py ee), one sub-command each.
 
   ee_check.py introspected ROOT PIP_OUT BINDEP_OUT
       what `ansible-builder introspect` found in the installed collection is exactly
