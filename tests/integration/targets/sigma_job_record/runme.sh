@@ -12,7 +12,14 @@ while [ "$root" != / ] && [ ! -f "$root/scripts/fleet.sh" ]; do root="$(dirname 
 [ -f "$root/scripts/fleet.sh" ] || { echo "scripts/fleet.sh not found above $(pwd)" >&2; exit 1; }
 
 work="${OUTPUT_DIR:-$(mktemp -d)}/sigma_job_record"
-. "$root/scripts/target-fleet.sh" "$root" "$work" 19679 "$(pwd)/files/fleet.yml"
+. "$root/scripts/target-fleet.sh" "$root" "$work" 0 "$(pwd)/files/fleet.yml"
+# one inventory host per server (the record is kept in that host's facts; the task runs delegate_to: localhost),
+# at the ephemeral port the server got: the steps integration and integration-remote may run at the same time
+python - "$work/fleet/integration_config.yml" > "$work/inventory.json" <<'PY'
+import json, sys, yaml
+servers = yaml.safe_load(open(sys.argv[1]))['sigma_emulator']['servers']
+print(json.dumps({'all': {'hosts': dict((h, {'sigma_api_url': servers[h]}) for h in ('rec-echo', 'rec-noid'))}}))
+PY
 
 export ANSIBLE_CACHE_PLUGIN=jsonfile ANSIBLE_CACHE_PLUGIN_CONNECTION="$work/facts" ANSIBLE_CACHE_PLUGIN_TIMEOUT=0
 # the remote-path run passes -e ansible_connection=sigma_remote (ansible-test's extra vars, "$@")
@@ -29,7 +36,7 @@ run() {  # NAME [ARGS...]: one run on a fresh runner: new process, fresh HOME an
   mkdir -p "$work/run$n/home" "$work/run$n/state" "$work/run$n/out"
   python "$work/emu.py" clear
   HOME="$work/run$n/home" SIGMA_STATE_DIR="$work/run$n/state" \
-    ansible-playbook -i files/inventory.yml files/channel.yml -e "out_dir=$work/run$n/out" "${extra[@]}" "$@" 2>&1 \
+    ansible-playbook -i "$work/inventory.json" files/channel.yml -e "out_dir=$work/run$n/out" "${extra[@]}" "$@" 2>&1 \
     | tee "$work/run$n/$name.log"
   python "$work/emu.py" requests > "$work/run$n/requests.json"
   last="$work/run$n"
