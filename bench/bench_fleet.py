@@ -5,9 +5,10 @@
 The inventory is the sigma inventory plugin over the fleet (no cache, so every run also sends one `dump` per
 server); the lineup comes from group_vars/all next to it. The playbook runs the role
 sigma.media_server.lineup on every host: converge (empty servers), then re-runs with nothing to change,
-alternating with a play of the role's one sigma_jobs task alone and a play of one ansible.builtin.debug task
-over the same hosts and inventory (the floor: what Ansible itself costs per host). The role's task runs delegated to localhost: the engine runs in the
-worker (the controller path). Fleets: 5 servers (quick), 100 and 1000 servers (full).
+alternating with a play of the role's one sigma_jobs task alone, a play of one task that only takes the host's
+lineup (the lineup floor: what Ansible costs to hand it to a task) and a play of one ansible.builtin.debug task
+over the same hosts and inventory (the floor: what Ansible itself costs per host). The role's task runs
+delegated to localhost: the engine runs in the worker (the controller path). Fleets: 5 servers (quick), 100 and 1000 servers (full).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ FORKS = 10
 RUNS = ('converge', 'no-op', 'task', 'floor', 'debug', 'no-op', 'task', 'floor', 'debug')
 
 # The lineup floor's action plugin (next to its playbook, so only that play sees it): what Ansible alone costs to
-# template a host's lineup into a task's arguments and run one task; no request, nothing returned.
+# template a host's lineup into a task's arguments and run one task; no request, a one-key result.
 FLOOR_ACTION = '''from ansible.plugins.action import ActionBase
 
 

@@ -222,6 +222,21 @@ def fleet_md(res):
                             '; the lineup floor (a task that only takes the host\'s lineup) over `debug`, wall **%s** '
                             '(CPU %s)' % (s(fleet['floor_ratio_wall']), s(fleet['floor_ratio_cpu']))
                             if fleet.get('floor_ratio_wall') else ''))
+    for fleet in _fleets(res):
+        cpu = {}
+        for r in fleet['rows']:
+            cpu.setdefault(r['run'], []).append(r['cpu'] * 1000.0 / r['servers'])
+        if all(k in cpu for k in ('debug', 'floor', 'task', 'no-op')):
+            per = dict((k, median(v)) for k, v in cpu.items())
+            goals.append('- %d servers x %d jobs, where the controller CPU of a no-op run goes, per server (medians): '
+                         '`debug` %s ms (Ansible itself: start-up, inventory, one task); handing the lineup to a task '
+                         '+%s ms (`floor` - `debug`: Ansible templates %d jobs into the task\'s arguments); the '
+                         '`sigma_jobs` task\'s own work +%s ms (`task` - `floor`: validation, the request, planning, '
+                         'the per-job result Ansible carries back); the role around it +%s ms (`no-op` - `task`: its '
+                         'argument validation task, which templates the lineup again, and its templated '
+                         '`module_defaults`, `delegate_to` and `when`).'
+                         % (fleet['servers'], fleet['jobs'], s(per['debug'], 0), s(per['floor'] - per['debug'], 0),
+                            fleet['jobs'], s(per['task'] - per['floor'], 0), s(per['no-op'] - per['task'], 0)))
     measured = set(fleet['servers'] for fleet in _fleets(res))
     if 1000 not in measured:
         goals.append('- 1000 servers: not measured in this run (`run.py --fleet-sizes` left the long fleet out); '
