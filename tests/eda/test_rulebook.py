@@ -54,10 +54,10 @@ def lineup_spec(job):
 class Rulebook(object):
     """ansible-rulebook in the background, its output in a file."""
 
-    def __init__(self, workdir, inventory, variables, env):
+    def __init__(self, workdir, inventory, variables, env, rulebook='sigma.media_server.heal_channels', extra=()):
         self.log = workdir / 'ansible-rulebook.log'
-        command = [str(EDA_VENV / 'bin' / 'ansible-rulebook'), '-r', 'sigma.media_server.heal_channels',
-                   '-i', str(inventory), '--vars', str(variables), '--print-events']
+        command = [str(EDA_VENV / 'bin' / 'ansible-rulebook'), '-r', rulebook,
+                   '-i', str(inventory), '--vars', str(variables), '--print-events'] + list(extra)
         with open(self.log, 'wb') as out:
             self.process = subprocess.Popen(command, cwd=str(workdir), env=env, stdout=out, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, start_new_session=True)
