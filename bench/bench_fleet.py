@@ -23,7 +23,9 @@ FORKS = 10
 # lineup floor (a task that takes the host's lineup as its argument and does nothing else) and
 # ansible.builtin.debug over the same hosts (the floor: Ansible itself), twice each, alternating, so a busy machine
 # slows them alike.
-RUNS = ('converge', 'no-op', 'task', 'floor', 'debug', 'no-op', 'task', 'floor', 'debug')
+# `unchecked` is the no-op role imported with rolespec_validate: false (no argument validation task; README of
+# the role, "Fleet-wide runs").
+RUNS = ('converge', 'no-op', 'unchecked', 'task', 'floor', 'debug', 'no-op', 'unchecked', 'task', 'floor', 'debug')
 
 # The lineup floor's action plugin (next to its playbook, so only that play sees it): what Ansible alone costs to
 # template a host's lineup into a task's arguments and run one task; no request, a one-key result.
@@ -74,6 +76,11 @@ def fleet(ws, servers, jobs, checks):
             'role': ws.file('fleet.yml', json.dumps([{
                 'name': 'fleet lineup', 'hosts': 'all', 'gather_facts': False,
                 'roles': [{'role': 'sigma.media_server.lineup'}]}], indent=1)),
+            'unchecked': ws.file('fleet-unchecked.yml', json.dumps([{
+                'name': 'fleet lineup, the role imported without its argument validation', 'hosts': 'all',
+                'gather_facts': False,
+                'tasks': [{'name': 'lineup', 'ansible.builtin.import_role': {
+                    'name': 'sigma.media_server.lineup', 'rolespec_validate': False}}]}], indent=1)),
             'task': ws.file('fleet-task.yml', json.dumps([{
                 'name': 'the sigma_jobs task alone', 'hosts': 'all', 'gather_facts': False,
                 'tasks': [{'name': 'sigma_jobs', 'delegate_to': 'localhost',
@@ -138,6 +145,8 @@ def fleet(ws, servers, jobs, checks):
     return {'servers': servers, 'jobs': jobs, 'rows': rows,
             'ratio_wall': total('no-op', 'wall') / max(1e-9, total('debug', 'wall')),
             'ratio_cpu': total('no-op', 'cpu') / max(1e-9, total('debug', 'cpu')),
+            'unchecked_ratio_wall': total('unchecked', 'wall') / max(1e-9, total('debug', 'wall')),
+            'unchecked_ratio_cpu': total('unchecked', 'cpu') / max(1e-9, total('debug', 'cpu')),
             'task_ratio_wall': total('task', 'wall') / max(1e-9, total('debug', 'wall')),
             'task_ratio_cpu': total('task', 'cpu') / max(1e-9, total('debug', 'cpu')),
             'floor_ratio_wall': total('floor', 'wall') / max(1e-9, total('debug', 'wall')),

@@ -222,21 +222,27 @@ def fleet_md(res):
                             '; the lineup floor (a task that only takes the host\'s lineup) over `debug`, wall **%s** '
                             '(CPU %s)' % (s(fleet['floor_ratio_wall']), s(fleet['floor_ratio_cpu']))
                             if fleet.get('floor_ratio_wall') else ''))
+            if fleet.get('unchecked_ratio_wall'):
+                goals.append('- %d servers: the no-op role imported with `rolespec_validate: false` (no argument '
+                             'validation task) over `debug`, wall **%s** (CPU %s).'
+                             % (fleet['servers'], s(fleet['unchecked_ratio_wall']), s(fleet['unchecked_ratio_cpu'])))
     for fleet in _fleets(res):
         cpu = {}
         for r in fleet['rows']:
             cpu.setdefault(r['run'], []).append(r['cpu'] * 1000.0 / r['servers'])
-        if all(k in cpu for k in ('debug', 'floor', 'task', 'no-op')):
+        if all(k in cpu for k in ('debug', 'floor', 'task', 'unchecked', 'no-op')):
             per = dict((k, median(v)) for k, v in cpu.items())
             goals.append('- %d servers x %d jobs, where the controller CPU of a no-op run goes, per server (medians): '
                          '`debug` %s ms (Ansible itself: start-up, inventory, one task); handing the lineup to a task '
                          '+%s ms (`floor` - `debug`: Ansible templates %d jobs into the task\'s arguments); the '
                          '`sigma_jobs` task\'s own work +%s ms (`task` - `floor`: validation, the request, planning, '
-                         'the per-job result Ansible carries back); the role around it +%s ms (`no-op` - `task`: its '
-                         'argument validation task, which templates the lineup again, and its templated '
-                         '`module_defaults`, `delegate_to` and `when`).'
+                         'the per-job result Ansible carries back); the role\'s task around it +%s ms (`unchecked` - '
+                         '`task`: its templated `module_defaults`, `delegate_to` and `when`); the role\'s argument '
+                         'validation task +%s ms (`no-op` - `unchecked`: one more task per host, which templates the '
+                         'lineup and the documented options again).'
                          % (fleet['servers'], fleet['jobs'], s(per['debug'], 0), s(per['floor'] - per['debug'], 0),
-                            fleet['jobs'], s(per['task'] - per['floor'], 0), s(per['no-op'] - per['task'], 0)))
+                            fleet['jobs'], s(per['task'] - per['floor'], 0), s(per['unchecked'] - per['task'], 0),
+                            s(per['no-op'] - per['unchecked'], 0)))
     measured = set(fleet['servers'] for fleet in _fleets(res))
     if 1000 not in measured:
         goals.append('- 1000 servers: not measured in this run (`run.py --fleet-sizes` left the long fleet out); '
@@ -257,11 +263,12 @@ def fleet_md(res):
         '`dump` per server), the lineup comes from `group_vars/all`. The role\'s `sigma_jobs` task runs delegated to '
         '`localhost`, so its action plugin runs the engine in the worker (the controller path). In the converge '
         'run, the module also reads `progress` around its writes. `task` is a play of the role\'s `sigma_jobs` task '
-        'alone (delegated to `localhost`, the lineup from the same `group_vars`); `floor` a play of one task of a '
+        'alone (delegated to `localhost`, the lineup from the same `group_vars`); `unchecked` the no-op role '
+        'imported with `rolespec_validate: false` (no argument validation task); `floor` a play of one task of a '
         'benchmark-only action plugin that takes the host\'s lineup as its argument (`jobs: "{{ sigma_lineup }}"`) '
         'and returns at once: what Ansible itself costs to hand a lineup of that size to any task; `debug` a play of '
         'one `ansible.builtin.debug` task over the same hosts and inventory: the floor, what Ansible itself costs per '
-        'host. The no-op re-runs, `task`, `floor` and `debug` alternate.' % res['forks'],
+        'host. The no-op re-runs, `unchecked`, `task`, `floor` and `debug` alternate.' % res['forks'],
         '',
         table(header, body, ['---', '---'] + ['--:'] * 4 + ['---'] + ['--:'] * 3),
         '',
