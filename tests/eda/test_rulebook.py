@@ -111,6 +111,18 @@ def write_inventory(directory, fleet):
         'ansible_python_interpreter': '{{ ansible_playbook_python }}', 'sigma_heal_wait_timeout': 20}))
 
 
+def run_files(tmp_path, fleet, collections_path):
+    """(inventory directory, vars file, environment) of an ansible-rulebook run on `fleet`, polling every 0.3 s."""
+    inventory = tmp_path / 'inventory'
+    write_inventory(inventory, fleet)
+    variables = tmp_path / 'vars.yml'
+    variables.write_text(yaml.safe_dump({'sigma_inventory': str(inventory), 'sigma_interval': 0.3}))
+    env = dict(os.environ, PATH='%s:%s' % (EDA_VENV / 'bin', os.environ.get('PATH', '')),
+               ANSIBLE_COLLECTIONS_PATH=str(collections_path), ANSIBLE_LOCAL_TEMP=str(tmp_path / 'ansible-tmp'),
+               ANSIBLE_NOCOLOR='1', SIGMA_STATE_DIR=str(tmp_path / 'state'), HOME=str(tmp_path))
+    return inventory, variables, env
+
+
 def state(fleet, server, job):
     return fleet.jobs(server).get(job) or {}
 
@@ -126,13 +138,7 @@ def test_the_rulebook_heals_the_fleet(tmp_path, collections_path):
         for name, jobs in LINEUPS.items():
             start_jobs(fleet, name, *[live_job(job['name'], job['input']) for job in jobs])
         start_jobs(fleet, 'edge-a', live_job('rogue', 'udp://239.20.0.9:5000'))
-        inventory = tmp_path / 'inventory'
-        write_inventory(inventory, fleet)
-        variables = tmp_path / 'vars.yml'
-        variables.write_text(yaml.safe_dump({'sigma_inventory': str(inventory), 'sigma_interval': 0.3}))
-        env = dict(os.environ, PATH='%s:%s' % (EDA_VENV / 'bin', os.environ.get('PATH', '')),
-                   ANSIBLE_COLLECTIONS_PATH=str(collections_path), ANSIBLE_LOCAL_TEMP=str(tmp_path / 'ansible-tmp'),
-                   ANSIBLE_NOCOLOR='1', SIGMA_STATE_DIR=str(tmp_path / 'state'), HOME=str(tmp_path))
+        inventory, variables, env = run_files(tmp_path, fleet, collections_path)
         mark = fleet.log.mark()
         rulebook = Rulebook(tmp_path, inventory, variables, env)
         # the source polls both servers (its first answers are the baseline)

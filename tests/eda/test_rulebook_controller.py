@@ -14,18 +14,16 @@ Also: the two rulebooks keep the same source, rules and throttle.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
 from eda_support import FAST, REPO, live_job, start_jobs, testing
-from test_rulebook import EDA_VENV, LINEUPS, Rulebook, state, write_inventory
+from test_rulebook import EDA_VENV, LINEUPS, Rulebook, run_files, state
 
 RULEBOOKS = REPO / 'extensions' / 'eda' / 'rulebooks'
 TEMPLATES = {'Sigma heal job': 11, 'Sigma heal server': 12}
@@ -132,13 +130,7 @@ def test_the_controller_rulebook_launches_the_job_templates(tmp_path, collection
     try:
         for name, jobs in LINEUPS.items():
             start_jobs(fleet, name, *[live_job(job['name'], job['input']) for job in jobs])
-        inventory = tmp_path / 'inventory'
-        write_inventory(inventory, fleet)
-        variables = tmp_path / 'vars.yml'
-        variables.write_text(yaml.safe_dump({'sigma_inventory': str(inventory), 'sigma_interval': 0.3}))
-        env = dict(os.environ, PATH='%s:%s' % (EDA_VENV / 'bin', os.environ.get('PATH', '')),
-                   ANSIBLE_COLLECTIONS_PATH=str(collections_path), ANSIBLE_LOCAL_TEMP=str(tmp_path / 'ansible-tmp'),
-                   ANSIBLE_NOCOLOR='1', SIGMA_STATE_DIR=str(tmp_path / 'state'), HOME=str(tmp_path))
+        inventory, variables, env = run_files(tmp_path, fleet, collections_path)
         mark = fleet.log.mark()
         rulebook = Rulebook(tmp_path, inventory, variables, env, rulebook='sigma.media_server.heal_channels_controller',
                             extra=['--controller-url', controller.url, '--controller-token', TOKEN])
@@ -172,4 +164,3 @@ def test_the_controller_rulebook_launches_the_job_templates(tmp_path, collection
     assert ch1['restarts'] == 0 and ch1['state'] == 'error'
     assert controller.seen_tokens == {'Bearer %s' % TOKEN}
     assert TOKEN not in text
-    assert Path(rulebook.log).exists()
