@@ -46,6 +46,7 @@ options:
         plus its C(state) (V(present), V(absent), V(restarted); default V(present)), C(force) (default V(false)) and
         C(unverified) (V(warn), V(restart), V(fail); default V(warn)), with the same meaning as in sigma_job.
       - Names must be unique in the list.
+      - An empty list with O(exclusive=false) declares nothing - the task is skipped and sends no request.
       - Secret values inside the items (DRM keys, S3 keys, passwords in URLs) are hidden from all output.
     type: list
     elements: dict

@@ -361,6 +361,10 @@ def run(params, client, outcome, single, check_mode=False, environ=None):
     errors = wait_errors(params)
     if errors:
         raise Failure('; '.join(errors))
+    if not single and not jobs and not params['exclusive']:
+        # an empty list that stops nothing declares nothing: no request, no record, the task is skipped
+        return dict(changed=False, skipped=True, msg='nothing to apply: jobs is empty and exclusive is false',
+                    jobs=[], actions=[])
     directory = state_dir(environ=environ)
     url = client.display_url
     if params.get('record') is not None:

@@ -255,3 +255,8 @@ def test_with_nothing_to_hide_the_result_is_plain_json_values(server, capsys, mo
         assert result == json.loads(json.dumps(result)), 'a tuple, set or other non-JSON value in the result'
     info = action_run('sigma_info', {'api_url': 'http://fake:9999'})
     assert not info.get('failed') and info == json.loads(json.dumps(info))
+
+
+def test_an_empty_lineup_is_skipped_the_same_on_both_paths(server, capsys, monkeypatch):
+    result = same_on_both_paths(server, capsys, monkeypatch, 'sigma_jobs', {'api_url': 'http://fake:9999', 'jobs': []})
+    assert result['skipped'] and not result['changed'] and server.calls == []

@@ -127,6 +127,18 @@ def test_sigma_jobs_exclusive(server, capsys):
     assert sorted(result['diff']['after']) == ['ch2', 'ch3']
 
 
+def test_sigma_jobs_empty_and_not_exclusive_is_skipped_without_a_request(server, capsys):
+    run(sigma_jobs, {'jobs': [one_job()]}, capsys)
+    server.calls = []
+    result, _out = run(sigma_jobs, {'jobs': []}, capsys)
+    assert result['skipped'] and not result['changed'] and result['jobs'] == [] and server.calls == []
+    assert result['msg'] == 'nothing to apply: jobs is empty and exclusive is false'
+    # exclusive with an empty list still stops every job (it declares an empty server)
+    result, _out = run(sigma_jobs, {'jobs': [], 'exclusive': True}, capsys)
+    assert not result.get('skipped') and [(j['name'], j['action']) for j in result['jobs']] == [('ch1', 'stop')]
+    assert server.jobs == {}
+
+
 def test_sigma_jobs_refused_by_ansible_itself_hides_secrets(server, capsys):
     result, out = run(sigma_jobs, {'jobs': [one_job(), 'not a dict']}, capsys)
     assert result['failed'] and server.calls == []
