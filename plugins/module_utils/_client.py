@@ -8,21 +8,27 @@ users should not build on it.
 
 A `SigmaTransport` holds what is shared by every server of a run: the pooled
 `requests` session, ONE SSL context per (validate_certs, ca_path), auth,
-headers, timeout and retry policy. A `SigmaClient` is one server URL on a
+headers, timeout and retry policy. A transport made for one request per server
+(the inventory's `dump` of every server of a fleet) sends it with the standard
+library's http.client instead, the same request on the wire, with the same
+errors (see SigmaTransport.send). A `SigmaClient` is one server URL on a
 transport. Every failure is a `SigmaError` subclass whose text names the
 server URL and the function.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
+import socket
 import ssl
 import threading
 import time
 import traceback
 import warnings
+import zlib
 
 from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
@@ -31,11 +37,13 @@ from urllib.request import getproxies
 try:
     import requests
     from requests.adapters import HTTPAdapter
+    from urllib3.exceptions import NewConnectionError, ProtocolError, ReadTimeoutError
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - exercised through missing_required_lib
     requests = None
     HTTPAdapter = object
+    NewConnectionError = ProtocolError = ReadTimeoutError = Exception
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
@@ -172,14 +180,17 @@ _SSL_CONTEXTS = {}
 _SSL_LOCK = threading.Lock()
 
 
-def shared_ssl_context(validate_certs=True, ca_path=None):
-    """ONE SSL context per (validate_certs, ca_path) for the whole process.
+def shared_ssl_context(validate_certs=True, ca_path=None, check_hostname=False):
+    """ONE SSL context per (validate_certs, ca_path, check_hostname) for the whole process.
 
     Building a context costs tens of milliseconds of CPU on OpenSSL 3; a fleet
-    run must not pay that per request or per server.
+    run must not pay that per request or per server. urllib3 (requests) matches
+    the host name itself and gets a context that does not; `check_hostname` is
+    the context of http.client (SigmaTransport.send), which leaves the match to
+    OpenSSL (IP addresses too).
     """
     ca_path = os.path.expanduser(ca_path) if ca_path else None  # '' (a blank AWX field) is no CA file
-    key = (bool(validate_certs), ca_path if validate_certs else None)
+    key = (bool(validate_certs), ca_path if validate_certs else None, bool(validate_certs and check_hostname))
     ctx = _SSL_CONTEXTS.get(key)
     if ctx is None:
         with _SSL_LOCK:
@@ -190,7 +201,7 @@ def shared_ssl_context(validate_certs=True, ca_path=None):
                     # urllib3 matches the host name (and IP address) itself when the context does
                     # not: urllib3 1.26 gives the context no server_hostname for an IP address, which
                     # a context that checks host names refuses ("check_hostname requires server_hostname")
-                    ctx.check_hostname = False
+                    ctx.check_hostname = key[2]
                 else:
                     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
                     ctx.check_hostname = False
@@ -246,13 +257,16 @@ class SigmaTransport(object):
 
     def __init__(self, validate_certs=True, ca_path=None, timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES,
                  username=None, password=None, headers=None, pool_size=10, backoff=0.2, use_proxy=True,
-                 per_server=None):
+                 per_server=None, one_request=False):
+        """`one_request`: every server is sent one request (a fleet-wide dump); see send."""
         if not HAS_REQUESTS:
             raise RuntimeError('the Python library requests is required')
         self.timeout = float(timeout)
         self.retries = max(0, int(retries))
         self.backoff = backoff
         self.validate_certs = validate_certs
+        self.ca_path = ca_path
+        self.one_request = bool(one_request)
         self.session = requests.Session()
         # Nothing from the environment but the proxy variables (see proxies_for): no netrc
         # credentials, no REQUESTS_CA_BUNDLE replacing ca_path.
@@ -309,22 +323,105 @@ class SigmaTransport(object):
         A URL that preparing would change (user info, characters to quote) is prepared in full. A
         redirect is not followed: the API answers on its own endpoint, and a POST turned into a GET on
         another page would not be the call that was meant.
+
+        A transport for one request per server (`one_request`) sends a request that goes straight to
+        the server (no proxy) with http.client (_send_direct): the same request line, headers and body,
+        on a connection of its own closed after the answer; urllib3's pools, retry and response layers
+        cost twice as much CPU per server as the request itself, and each server is asked once.
         """
         session = self.session
-        template = self._prepared.get(method) if _AS_PREPARED.match(url) else None
+        cacheable = _AS_PREPARED.match(url) is not None
+        template = self._prepared.get(method) if cacheable else None
+        prepared = None
         if template is None:
             prepared = session.prepare_request(requests.Request(method, url, data=data))
-            if _AS_PREPARED.match(url) and prepared.url == url:
-                self._prepared[method] = prepared.copy()
-        else:
+            if cacheable and prepared.url == url:
+                template = self._prepared[method] = prepared.copy()
+        if self.one_request and template is not None and not proxies:
+            return self._send_direct(method, url, data, timeout, template.headers)
+        if prepared is None:
             prepared = template.copy()
             prepared.url = url
             prepared.prepare_body(data, None)
         settings = session.merge_environment_settings(url, proxies or {}, False, session.verify, None)
         return session.get_adapter(url).send(prepared, timeout=timeout, **settings)
 
+    def _send_direct(self, method, url, data, timeout, headers):
+        """send() with http.client: what requests would send, read whole; its failures as requests raises them.
+
+        `headers` are the session's, prepared once (auth included); the body's length is this call's. A
+        connection that cannot be made raises ConnectTimeout or ConnectionError(NewConnectionError), one
+        that fails after the request may have reached the server ConnectionError(ProtocolError) or
+        ReadTimeout, a TLS failure SSLError: SigmaClient._attempt reads them as it reads requests' own.
+        """
+        parts = urlsplit(url)
+        body = data.encode('utf-8') if isinstance(data, str) else data
+        headers = headers.copy()
+        if body is not None:
+            headers['Content-Length'] = str(len(body))
+        elif method in ('GET', 'HEAD'):
+            headers.pop('Content-Length', None)
+        else:
+            headers['Content-Length'] = '0'
+        connect_timeout, read_timeout = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        if parts.scheme == 'https':
+            conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=connect_timeout,
+                                               context=shared_ssl_context(self.validate_certs, self.ca_path,
+                                                                          check_hostname=True))
+        else:
+            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=connect_timeout)
+        where = '%s://%s' % (parts.scheme, parts.netloc)
+        try:
+            try:
+                conn.connect()  # TCP, and TLS with the certificate checked
+            except (socket.timeout, TimeoutError) as exc:
+                raise requests.exceptions.ConnectTimeout('%s: connection timed out (connect timeout=%s): %s'
+                                                         % (where, connect_timeout, exc))
+            except ssl.SSLError as exc:
+                raise requests.exceptions.SSLError('%s: %s' % (where, exc))
+            except OSError as exc:
+                raise requests.exceptions.ConnectionError(NewConnectionError(
+                    None, '%s: Failed to establish a new connection: %s' % (where, exc)))
+            try:
+                conn.sock.settimeout(read_timeout)
+                conn.request(method, parts.path or '/', body, headers)
+                resp = conn.getresponse()
+                answer = _Answer(resp.status, resp.reason, resp.read())
+                encoding = (resp.getheader('Content-Encoding') or '').strip().lower()
+            except (socket.timeout, TimeoutError) as exc:
+                raise requests.exceptions.ReadTimeout('%s: read timed out (read timeout=%s): %s'
+                                                      % (where, read_timeout, exc))
+            except ssl.SSLError as exc:
+                raise requests.exceptions.SSLError('%s: %s' % (where, exc))
+            except (http.client.HTTPException, OSError) as exc:
+                raise requests.exceptions.ConnectionError(ProtocolError('Connection aborted.', exc))
+        finally:
+            conn.close()
+        if encoding in ('gzip', 'deflate'):  # the session asks for them (Accept-Encoding), as requests does
+            try:
+                answer.content = zlib.decompress(answer.content, 16 + zlib.MAX_WBITS if encoding == 'gzip'
+                                                 else zlib.MAX_WBITS)
+            except zlib.error:
+                try:
+                    answer.content = zlib.decompress(answer.content, -zlib.MAX_WBITS)  # raw deflate
+                except zlib.error as exc:
+                    raise requests.exceptions.ContentDecodingError('%s: the %s answer cannot be decoded: %s'
+                                                                   % (where, encoding, exc))
+        return answer
+
     def close(self):
         self.session.close()
+
+
+class _Answer(object):
+    """What SigmaClient reads of an answer sent by _send_direct, by the names of a requests Response."""
+
+    __slots__ = ('status_code', 'reason', 'content')
+
+    def __init__(self, status_code, reason, content):
+        self.status_code = status_code
+        self.reason = reason
+        self.content = content
 
 
 def environ_proxies(url, environ):
@@ -392,14 +489,16 @@ class SigmaClient(object):
         try:
             resp = self.transport.send(method, self.endpoint, None if method == 'GET' else data, (timeout, timeout),
                                        self.proxies)
+            body = resp.content  # read here: a body that stops coming is a timeout too
         except requests.exceptions.Timeout as exc:
             connecting = isinstance(exc, requests.exceptions.ConnectTimeout)
             raise SigmaTimeoutError(self.display_url, function, 'no %s within %.3g s (timeout)'
                                     % ('connection' if connecting else 'answer', nominal), reached=not connecting)
         except requests.exceptions.RequestException as exc:
+            if exc.args and isinstance(exc.args[0], ReadTimeoutError):  # requests' way to say it of a body
+                raise SigmaTimeoutError(self.display_url, function, 'no answer within %.3g s (timeout)' % nominal)
             raise SigmaConnectionError(self.display_url, function, _describe_connection_error(exc),
                                        reached=not _is_connect_failure(exc))
-        body = resp.content
         if resp.status_code == 401 or resp.status_code == 403:
             raise SigmaHTTPError(self.display_url, function, 'HTTP %d %s: authentication refused (check username/password/headers): %s'
                                  % (resp.status_code, resp.reason, excerpt(body)), status=resp.status_code, body=excerpt(body))

@@ -338,7 +338,8 @@ def test_transport_options_and_defaults(tmp_path, fake):
     assert len(fake.transports) == 1
     kwargs = fake.transports[0]
     assert kwargs == dict(validate_certs=False, ca_path='/tmp/ca.pem', timeout=10.0, retries=1, username='u',
-                          password='p', headers={'X-Token': 't'}, pool_size=1, per_server=1, use_proxy=False)
+                          password='p', headers={'X-Token': 't'}, pool_size=1, per_server=1, use_proxy=False,
+                          one_request=True)
     # default scheme and port 9999; one dump per server, bounded by the timeout
     assert [(u, f) for u, f, _t in fake.calls] == [(URL % 1, 'dump')]
     assert 0 < fake.calls[0][2] <= 10.0
@@ -407,7 +408,7 @@ def test_options_from_the_environment(tmp_path, fake, monkeypatch):
     kwargs = fake.transports[0]
     assert kwargs == dict(validate_certs=False, ca_path='/tmp/ca.pem', timeout=2.5, retries=0, username='ops',
                           password='pw-from-env', headers={'X-Token': 'tok-from-env'}, pool_size=2, per_server=1,
-                          use_proxy=False)
+                          use_proxy=False, one_request=True)
     # NAME=VALUE pairs too, as a module's dict option takes them
     monkeypatch.setenv('SIGMA_HEADERS', 'X-Token=t1, X-Site=hanoi')
     run(tmp_path, dict(servers=[URL % 1]))

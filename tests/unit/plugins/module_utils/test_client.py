@@ -1,7 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the sigma.media_server collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The shared client against a local fake server: errors, retries, TLS context, auth."""
+"""The shared client against a local fake server: errors, retries, TLS context, auth.
+
+Every test runs on both ways a transport sends: through requests (modules, plugins) and, for a transport of
+one request per server (the inventory's dumps), with http.client (SigmaTransport._send_direct).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,9 @@ from ansible_collections.sigma.media_server.plugins.module_utils._client import 
     normalize_url, redact_url, shared_ssl_context, url_password,
 )
 from ansible_collections.sigma.media_server.tests.unit.utils import FakeSigma
+
+
+pytestmark = pytest.mark.usefixtures('both_send_paths')
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from ansible_collections.sigma.media_server.plugins.module_utils._client import SigmaHTTPError, SigmaTransport
+from ansible_collections.sigma.media_server.plugins.module_utils._client import SigmaHTTPError, SigmaTimeoutError, SigmaTransport
 
 
 class Recorder(object):
@@ -199,3 +199,78 @@ def test_without_any_proxy_variable_no_url_reads_the_environment(monkeypatch):
     assert transport.client('https://10.0.0.1').proxies['https'] == 'http://proxy.example.net:3128'
     assert transport.client('https://10.0.0.2').proxies == {}
     assert len(asked) == 2
+
+
+# ---------------------------------------------------------------- one request per server (http.client)
+
+def _sent(server, one_request, **kwargs):
+    transport = SigmaTransport(timeout=5, retries=0, one_request=one_request, **kwargs)
+    client = transport.client(server.url)
+    client.call('progress', {'name': 'ch-1'})
+    client.call('dump', method='GET')
+    return server.requests[-2:]
+
+
+def test_one_request_sends_what_requests_sends(recorders):
+    """The same request line, headers (the session's, auth included) and body on both ways of sending."""
+    server = recorders()
+    settings = dict(username='ops', password='pw', headers={'X-Token': 't1', 'User-Agent': 'fleet-tool'})
+    through_requests = _sent(server, False, **settings)
+    direct = _sent(server, True, **settings)
+    assert direct == through_requests
+    assert direct[0]['headers']['authorization'] == 'Basic ' + base64.b64encode(b'ops:pw').decode()
+    assert direct[0]['headers']['user-agent'] == 'fleet-tool'
+    assert 'content-length' not in direct[1]['headers']
+
+
+def test_one_request_goes_around_requests_adapters_unless_a_proxy_is_set(recorders, monkeypatch):
+    server = recorders()
+    proxy = recorders()
+    for name in ('HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'):
+        monkeypatch.delenv(name, raising=False)
+    transport = SigmaTransport(timeout=5, retries=0, one_request=True)
+
+    def no_adapter(url):
+        raise AssertionError('requests adapter asked for %s' % url)
+    monkeypatch.setattr(transport.session, 'get_adapter', no_adapter)
+    assert transport.client(server.url).call('dump')['port'] == server.port
+    # a proxy is requests' business: the request goes through it, as on the other way
+    monkeypatch.setenv('HTTP_PROXY', proxy.url)
+    transport = SigmaTransport(timeout=5, retries=0, one_request=True)
+    transport.client(server.url).call('dump')
+    assert [r['path'] for r in proxy.requests] == [server.url + '/'] and len(server.requests) == 1
+
+
+@pytest.mark.parametrize('encoding', ['gzip', 'deflate'])
+def test_one_request_reads_a_compressed_answer(recorders, encoding):
+    """The session asks for gzip and deflate (Accept-Encoding), as requests does: an answer so encoded is read."""
+    import zlib
+    body = b'{"ec": 0, "result": {"name": "sigma-1"}}'
+    compressor = zlib.compressobj(wbits=16 + zlib.MAX_WBITS if encoding == 'gzip' else zlib.MAX_WBITS)
+    data = compressor.compress(body) + compressor.flush()
+    server = recorders(lambda handler: (200, {'Content-Encoding': encoding}, data))
+    for one_request in (False, True):
+        assert SigmaTransport(timeout=5, retries=0, one_request=one_request).client(server.url).call('dump') == \
+            {'ec': 0, 'result': {'name': 'sigma-1'}}
+
+
+@pytest.mark.parametrize('one_request', [False, True])
+def test_a_body_that_stops_coming_is_a_timeout(recorders, one_request):
+    """An answer whose body stalls after the headers: a timeout naming the server, within the timeout (requests
+    raised its ConnectionError of a read timeout from reading the body, past the client's error handling)."""
+    import time
+
+    def stall(handler):
+        handler.send_response(200)
+        handler.send_header('Content-Length', '100')
+        handler.end_headers()
+        handler.wfile.write(b'{"ec": 0,')
+        handler.wfile.flush()
+        time.sleep(1.5)
+        return 200, {}, b''
+    server = recorders(stall)
+    started = time.monotonic()
+    with pytest.raises(SigmaTimeoutError) as err:
+        SigmaTransport(timeout=0.3, retries=0, one_request=one_request).client(server.url).call('dump')
+    assert time.monotonic() - started < 1.2
+    assert 'no answer within' in str(err.value) and server.url in str(err.value)

@@ -31,6 +31,9 @@ from ansible_collections.sigma.media_server.plugins.module_utils._client import 
 
 PROXY_VARIABLES = ('http_proxy', 'https_proxy', 'all_proxy', 'no_proxy')
 
+# each test on both ways a transport sends: through requests, and with http.client (one request per server)
+pytestmark = pytest.mark.usefixtures('both_send_paths')
+
 
 class QuietServer(ThreadingHTTPServer):
     daemon_threads = True
