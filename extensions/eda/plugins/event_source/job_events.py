@@ -411,6 +411,7 @@ class Fleet(object):
         timeout, retries, max_workers, _hostnames = plugin._checked_options()
         workers = max(1, min(max_workers, count))
         transport = plugin._transport(timeout, retries, workers, plugin._headers())
+        transport.one_request = False  # the inventory's asks each server once; the source polls them again and again
         return transport, workers, list(plugin._secrets)
 
 
