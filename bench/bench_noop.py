@@ -3,11 +3,12 @@
 """Benchmark 2: the cost of a no-op sigma_job task against a bare ansible.builtin.uri task.
 
 One emulated server holds one running job. One playbook runs, after a setup task that creates the job and
-one warm-up task of each kind, N rounds of three tasks in rotating order: sigma_job with the job's unchanged
+one warm-up task of each kind, N rounds of four tasks in rotating order: sigma_job with the job's unchanged
 configuration on the controller path (connection local: the action plugin runs the engine in the worker),
 the same on the remote path (connection sigma_remote, a test-only copy of ansible.builtin.local that the
-action plugin does not take for the controller, so it executes the module as on a remote host), and uri
-POSTing the same single `progress` request. The timing callback gives each task's wall time and the
+action plugin does not take for the controller, so it executes the module as on a remote host), the module
+alone (its file under another name: no action plugin, as before the controller path), and uri POSTing the
+same single `progress` request. The timing callback gives each task's wall time and the
 request-log offsets around it, so requests are counted per task.
 """
 
@@ -15,11 +16,15 @@ from __future__ import annotations
 
 import json
 
-from _harness import a10_servers, ansible_bin, emulator, log, median, run
+from _harness import ROOT, a10_servers, ansible_bin, emulator, log, median, run
 from sigma_harness import REMOTE_CONNECTION
 
 JOB = 'bench-noop'
-KINDS = ('sigma_job', 'sigma_job remote', 'uri')
+KINDS = ('sigma_job', 'sigma_job remote', 'module alone', 'uri')
+# `module alone`: the module file of sigma_job under another name (library/ next to the playbook), so that no
+# action plugin of the collection is involved: Ansible executes it through AnsiballZ as it executed every
+# sigma_job before the controller path (issue 13). The remote path should cost no more than that.
+MODULE_ALONE = 'sigma_job_module_alone'
 
 
 def job_spec():
@@ -42,6 +47,7 @@ def playbook(url, runs):
     task = {
         'sigma_job': {'sigma.media_server.sigma_job': sigma_job},
         'sigma_job remote': {'sigma.media_server.sigma_job': sigma_job, 'connection': 'sigma_remote'},
+        'module alone': {MODULE_ALONE: sigma_job},
         'uri': {'ansible.builtin.uri': uri},
     }
     tasks = [dict(task['sigma_job'], name='setup: create the job')]
@@ -57,6 +63,7 @@ def bench(ws, quick, checks):
     runs = 5 if quick else 50
     with emulator(ws, 'noop', a10_servers('noop', 1)) as emu:
         book = ws.file('noop.yml', json.dumps(playbook(emu.url(0), runs), indent=1))
+        ws.file('library/%s.py' % MODULE_ALONE, (ROOT / 'plugins' / 'modules' / 'sigma_job.py').read_text(encoding='utf-8'))
         result = run(ws, [ansible_bin('ansible-playbook'), '-i', 'localhost,', book],
                      env={'SIGMA_RECORDER_REQUEST_LOG': str(emu.log.path), 'ANSIBLE_CONNECTION_PLUGINS': str(REMOTE_CONNECTION)})
         state = emu.state(0)
@@ -82,7 +89,7 @@ def bench(ws, quick, checks):
                      'min': min(walls, default=float('nan')), 'max': max(walls, default=float('nan')),
                      'requests': sum(r['requests'] for r in rows), 'tasks': len(rows),
                      'changed': sum(bool(r['changed']) for r in rows)}
-    for kind in ('sigma_job', 'sigma_job remote'):
+    for kind in ('sigma_job', 'sigma_job remote', 'module alone'):
         checks.equal('noop: %s tasks reported changed' % kind, out[kind]['changed'], 0)
     bodies = set(b for rows in samples.values() for r in rows for b in r['bodies'])
     checks.equal('noop: distinct request bodies (sigma_job on both paths and uri send the same)', len(bodies), 1)
@@ -91,6 +98,8 @@ def bench(ws, quick, checks):
     out['ratio_mean'] = out['sigma_job']['mean'] / out['uri']['mean']
     out['ratio_remote_median'] = out['sigma_job remote']['median'] / out['uri']['median']
     out['ratio_remote_mean'] = out['sigma_job remote']['mean'] / out['uri']['mean']
+    out['ratio_module_median'] = out['module alone']['median'] / out['uri']['median']
+    out['ratio_remote_to_module_median'] = out['sigma_job remote']['median'] / out['module alone']['median']
     out['body'] = sorted(bodies)[0] if len(bodies) == 1 else ' | '.join(sorted(bodies))
     log('  noop: medians sigma_job %.3f s, sigma_job remote %.3f s, uri %.3f s; ratios to uri %.2f and %.2f'
         % (out['sigma_job']['median'], out['sigma_job remote']['median'], out['uri']['median'], out['ratio_median'],

@@ -95,8 +95,8 @@ def inventory_plot(res, path):
 
 # ----------------------------------------------------------------------------- noop
 
-NOOP_KINDS = ('sigma_job', 'sigma_job remote', 'uri')
-NOOP_REMOTE_BEFORE = 1.03  # sigma_job / uri before the controller path (issue 13): the module on every path
+NOOP_KINDS = ('sigma_job', 'sigma_job remote', 'module alone', 'uri')
+NOOP_REMOTE_BEFORE = 1.03  # sigma_job / uri before the controller path (issue 13), for results without `module alone`
 
 
 def noop_md(res):
@@ -112,10 +112,12 @@ def noop_md(res):
     goal_wall = 'met' if round(res['ratio_median'], 2) <= 0.5 else 'not met'
     per_task = ratio(res['sigma_job']['requests'], res['sigma_job']['tasks'])
     lines = [
-        'One playbook: a setup task creates the job, one warm-up task of each kind, then %d rounds of three tasks in '
+        'One playbook: a setup task creates the job, one warm-up task of each kind, then %d rounds of four tasks in '
         'rotating order: `sigma_job` on the controller path (`connection: local`: the action plugin runs the engine '
         'in the worker), `sigma_job remote` (the test-only connection `sigma_remote`, `ansible.builtin.local` under '
-        'another name: the action plugin executes the module as on a remote host) and `uri`. Each task\'s wall time '
+        'another name: the action plugin executes the module as on a remote host), `module alone` (the module file '
+        'of `sigma_job` under another name, so no action plugin of the collection is involved: Ansible executes it '
+        'as it executed every `sigma_job` before the controller path) and `uri`. Each task\'s wall time '
         'comes from a timing callback (task start to the next task start); its requests from the request-log '
         'offsets at those two moments. All send the same body: `%s`.' % (res['runs'], res['body']),
         '',
@@ -124,7 +126,15 @@ def noop_md(res):
         '- wall ratio `sigma_job` / `uri`: **%s** (medians; means: %s). Goal <= 0.5: %s.'
         % (s(res['ratio_median']), s(res['ratio_mean']), goal_wall),
     ]
-    if 'ratio_remote_median' in res:
+    if 'ratio_remote_to_module_median' in res:
+        lines.append('- wall ratio `sigma_job remote` / `uri`: **%s** (medians; means: %s); `module alone` / `uri`: %s. '
+                     'The remote path over the module alone, side by side: **%s** (goal: the remote path costs no '
+                     'more than the module cost before the controller path; within 5%%, the spread of these medians '
+                     'from run to run: %s).'
+                     % (s(res['ratio_remote_median']), s(res['ratio_remote_mean']), s(res['ratio_module_median']),
+                        s(res['ratio_remote_to_module_median']),
+                        'met' if round(res['ratio_remote_to_module_median'], 2) <= 1.05 else 'not met'))
+    elif 'ratio_remote_median' in res:
         lines.append('- wall ratio `sigma_job remote` / `uri`: **%s** (medians; means: %s). Before the controller path '
                      'every no-op `sigma_job` took this path and cost %sx `uri` (an earlier run of this benchmark, '
                      'so the comparison is across runs; goal: the remote path costs no more: %s).'
@@ -138,7 +148,11 @@ def noop_md(res):
 def noop_reading(res):
     out = ['- No-op task: a no-op `sigma_job` on the controller path costs %sx a bare `uri` call (median of %d each) '
            'and sends exactly the one `progress` request the `uri` task sends.' % (s(res['ratio_median']), res['runs'])]
-    if 'ratio_remote_median' in res:
+    if 'ratio_remote_to_module_median' in res:
+        out.append('- On the path of a remote host (the module executed through AnsiballZ) it costs %sx `uri`, %sx '
+                   'the module executed alone as before the controller path (side by side).'
+                   % (s(res['ratio_remote_median']), s(res['ratio_remote_to_module_median'])))
+    elif 'ratio_remote_median' in res:
         out.append('- On the path of a remote host (the module executed through AnsiballZ) it costs %sx `uri` '
                    '(%sx before the controller path).' % (s(res['ratio_remote_median']), s(NOOP_REMOTE_BEFORE)))
     return out
