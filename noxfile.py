@@ -229,12 +229,12 @@ def integration(session):
     run_integration(session, roles=False)
 
 
-@step('b', 'integration-remote')
+@step('a', 'integration-remote')
 def integration_remote(session):
     """The module targets again (sigma_info, sigma_job, sigma_jobs, sigma_job_record) with the test-only
     connection sigma_remote (tests/integration/targets/setup_sigma_remote): the action plugins then execute
     the modules as on a remote host instead of running the engine on the controller. Every fleet of these
-    targets listens on ephemeral ports, so it runs in the other lane, beside the step integration."""
+    targets listens on ephemeral ports (no fleet lock); it is in lane a for the balance of the two lanes."""
     run_integration(session, roles=False, remote=True)
 
 
