@@ -730,7 +730,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     # fetching
 
-    def _transport(self, timeout, retries, max_workers, headers):
+    def _transport(self, timeout, retries, max_workers, headers, one_request=True):
+        """The transport of the fetch (`one_request`: each server is asked once; the EDA source, which polls them
+        again and again, keeps its connections instead)."""
         username = self.get_option('username')
         password = self.get_option('password')
         # what a proxy's error page may echo: never kept in sigma_error, the cache or a warning
@@ -742,7 +744,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return SigmaTransport(validate_certs=self.get_option('validate_certs'), ca_path=self.get_option('ca_path'),
                               timeout=timeout, retries=retries, username=username,
                               password=password, headers=headers, pool_size=max_workers, per_server=1,
-                              use_proxy=self.get_option('use_proxy'), one_request=True)
+                              use_proxy=self.get_option('use_proxy'), one_request=one_request)
 
     def _fetch(self, servers, timeout, retries, max_workers, headers):
         """Yield {'dump': masked dump[, 'text': it as JSON]} or {'error': message} for each of `servers`, in order.

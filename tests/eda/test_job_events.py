@@ -247,6 +247,8 @@ def test_requests_per_poll(fleet, poller):
     for server in ('eda-a', 'eda-b'):  # progress first: a restart between the two shows in dump's start
         assert [r['function'] for r in calls if r['server'] == server] == ['progress', 'dump'] * 3
     assert len(calls) == 12
+    # the inventory's transport asks each server once on a connection of its own; the source's keeps them
+    assert source.source.transport.one_request is False
 
 
 def test_no_secret_in_events(fleet, poller):

@@ -37,6 +37,7 @@ class Controller(object):
         self.launches = []
         self.seen_tokens = set()
         controller = self
+        lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args):  # quiet
@@ -84,7 +85,6 @@ class Controller(object):
                     return self.answer(dict(controller.job(job_id), status='pending'), 201)
                 return self.answer({'detail': 'not found: %s' % self.path}, 404)
 
-        lock = threading.Lock()
         self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
         self.url = 'http://127.0.0.1:%d' % self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

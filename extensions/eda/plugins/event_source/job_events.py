@@ -410,8 +410,8 @@ class Fleet(object):
                 plugin.set_option(name, self.params[name])
         timeout, retries, max_workers, _hostnames = plugin._checked_options()
         workers = max(1, min(max_workers, count))
-        transport = plugin._transport(timeout, retries, workers, plugin._headers())
-        transport.one_request = False  # the inventory's asks each server once; the source polls them again and again
+        # the source polls every server again and again: its transport keeps the connections
+        transport = plugin._transport(timeout, retries, workers, plugin._headers(), one_request=False)
         return transport, workers, list(plugin._secrets)
 
 
