@@ -30,6 +30,12 @@ attributes:
       - On any other connection (an API reachable only from a bastion), and with C(become) or C(async), the module runs
         on the task's host as usual. Environment variable defaults (C(SIGMA_*)) come from the task's C(environment)
         and the environment of the process that runs the module, on both paths.
+      - "On both paths, a connection option that the task leaves out (in its arguments and in C(module_defaults)) is
+        taken from the host variable C(sigma_<option>) of the task's host when that is defined and not null
+        (C(sigma_api_url), C(sigma_timeout), C(sigma_password)...; with C(delegate_to), the variables of the host the
+        task is for, not of the delegate), before the environment variable and the option's default. The inventory
+        plugin P(sigma.media_server.sigma#inventory) sets C(sigma_api_url) for every server, so a play over the fleet
+        needs no connection options. A failure about such an option names the host variable."
   async:
     description: Supports being used with the C(async) keyword.
     support: full

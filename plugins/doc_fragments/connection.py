@@ -14,26 +14,30 @@ options:
     description:
       - URL of the Sigma Media Server API, C(http://HOST:9999) or C(https://HOST:PORT) behind a TLS proxy.
       - When the URL has no port, C(9999) is used.
-      - If not set, the value of the E(SIGMA_API_URL) environment variable is used.
+      - If not set, the host variable C(sigma_api_url) of the task's host is used,
+        else the E(SIGMA_API_URL) environment variable.
       - A password in the URL's user info is treated as a secret and hidden from output.
     type: str
     default: http://localhost:9999
   validate_certs:
     description:
       - Whether to verify the server's TLS certificate for C(https://) URLs.
-      - If not set, the value of the E(SIGMA_VALIDATE_CERTS) environment variable is used.
+      - If not set, the host variable C(sigma_validate_certs) of the task's host is used,
+        else the E(SIGMA_VALIDATE_CERTS) environment variable.
     type: bool
     default: true
   ca_path:
     description:
       - A PEM file of CA certificates used to verify the server certificate instead of the system store.
-      - If not set, the value of the E(SIGMA_CA_PATH) environment variable is used.
+      - If not set, the host variable C(sigma_ca_path) of the task's host is used,
+        else the E(SIGMA_CA_PATH) environment variable.
     type: path
   timeout:
     description:
       - Seconds to wait for the connection and for each answer, greater than 0.
       - A call that keeps failing gives up after O(timeout) x (O(retries) + 1) seconds plus short pauses.
-      - If not set, the value of the E(SIGMA_TIMEOUT) environment variable is used.
+      - If not set, the host variable C(sigma_timeout) of the task's host is used,
+        else the E(SIGMA_TIMEOUT) environment variable.
     type: float
     default: 10
   retries:
@@ -41,23 +45,27 @@ options:
       - How many times a call that is safe to repeat (C(dump), C(progress), C(info), C(stop)) is sent again
         after a connection failure, a timeout or an HTTP 5xx answer, with a growing pause; 0 or more.
       - Calls that change a job (C(start), C(update)) are sent again only when the request never reached the server.
-      - If not set, the value of the E(SIGMA_RETRIES) environment variable is used.
+      - If not set, the host variable C(sigma_retries) of the task's host is used,
+        else the E(SIGMA_RETRIES) environment variable.
     type: int
     default: 2
   username:
     description:
       - User name for HTTP basic authentication, for a reverse proxy in front of the server.
-      - If not set, the value of the E(SIGMA_USERNAME) environment variable is used.
+      - If not set, the host variable C(sigma_username) of the task's host is used,
+        else the E(SIGMA_USERNAME) environment variable.
     type: str
   password:
     description:
       - Password for HTTP basic authentication.
-      - If not set, the value of the E(SIGMA_PASSWORD) environment variable is used.
+      - If not set, the host variable C(sigma_password) of the task's host is used,
+        else the E(SIGMA_PASSWORD) environment variable.
     type: str
   headers:
     description:
       - Extra HTTP headers sent with every request, for example a token a reverse proxy expects.
       - The values are treated as secrets.
+      - If not set, the host variable C(sigma_headers) of the task's host is used.
     type: dict
   use_proxy:
     description:
@@ -66,7 +74,8 @@ options:
         as M(ansible.builtin.uri) does.
       - If V(false), the module connects directly to the server, even if a proxy is set in the environment.
       - Nothing else is read from the environment (no C(.netrc) credentials, no E(REQUESTS_CA_BUNDLE)).
-      - If not set, the value of the E(SIGMA_USE_PROXY) environment variable is used.
+      - If not set, the host variable C(sigma_use_proxy) of the task's host is used,
+        else the E(SIGMA_USE_PROXY) environment variable.
     type: bool
     default: true
 requirements:

@@ -26,11 +26,18 @@ module path, through the module's `record` option); the updated fact comes
 back in `ansible_facts`. Without a persistent fact cache (the `memory` cache
 plugin), facts die with the run: the engine keeps the record in a file of
 $SIGMA_STATE_DIR on the machine that runs it instead.
+
+On both paths, a connection option the task leaves out (not in its arguments
+nor in `module_defaults`) comes from the host variable sigma_<option> of the
+task's host when it is defined (the inventory plugin sets sigma_api_url for
+every server), before the environment variable SIGMA_<OPTION> and the
+default: a play over the fleet needs no connection boilerplate.
 """
 
 from __future__ import annotations
 
 import os
+import re
 
 from collections.abc import Mapping
 
@@ -54,6 +61,9 @@ from ansible_collections.sigma.media_server.plugins.module_utils._outcome import
 # The newest record a worker process saw for a (host, task): the items of a loop run one after the other in one
 # worker with the task variables of before the task, and Ansible sets the facts of all items only after the last one.
 _LATEST_RECORD = {}
+
+# The host variable each connection option falls back to when a task leaves the option out: sigma_<option>.
+HOST_VARIABLES = dict((option, 'sigma_' + option) for option in connection_argument_spec())
 
 # One HTTP transport (session, pools, TLS context) per worker process and connection settings: the items of a loop
 # reuse it and its kept-alive connections.
@@ -112,6 +122,15 @@ def shared_transport(params):
     return transport
 
 
+def name_host_variables(msg, options):
+    """A failure's message, with where each option it names came from when that was a host variable."""
+    named = [option for option in options if re.search(r'(?<![\w.])%s(?!\w)' % option, msg)]
+    if not named:
+        return msg
+    return '%s (%s)' % (msg, '; '.join('%s is the host variable %s' % (option, HOST_VARIABLES[option])
+                                       for option in named))
+
+
 class SigmaAction(ActionBase):
     """Runs the engine on the controller for a local connection, else the module on the target.
 
@@ -140,6 +159,7 @@ class SigmaAction(ActionBase):
         del tmp
         task_vars = task_vars or {}
         args = plain(self._task.args)
+        from_host = self.host_variables(args, task_vars)
         latest = None
         if self.RECORD:
             latest = (task_vars.get('inventory_hostname'), self._task._uuid)
@@ -152,7 +172,25 @@ class SigmaAction(ActionBase):
             task_result = self.run_module(args, task_vars)
         if self.RECORD:
             self._returned(task_result, latest)
+        if from_host and task_result.get('failed') and isinstance(task_result.get('msg'), str):
+            task_result['msg'] = name_host_variables(task_result['msg'], from_host)
         return merge_hash(result, task_result)
+
+    def host_variables(self, args, task_vars):
+        """Fill in `args` the connection options the task leaves out from the host's sigma_<option> variables.
+
+        Returns the options so filled. An option given in the task or its module_defaults wins; a variable whose
+        value is None is not set; a templated value is rendered with the task's variables.
+        """
+        filled = []
+        for option, variable in HOST_VARIABLES.items():
+            if option in args or variable not in task_vars:
+                continue
+            value = self._templar.template(task_vars[variable])
+            if value is not None:
+                args[option] = plain(value)
+                filled.append(option)
+        return filled
 
     def on_controller(self):
         """Whether the engine runs here: a local connection, no become, no async, requests importable."""

@@ -14,6 +14,14 @@ from unittest import mock
 import pytest
 
 from ansible.module_utils import basic
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar
+
+try:  # ansible-core 2.19+: only strings marked as trusted are templated, as Ansible marks those of inventory files
+    from ansible.template import trust_as_template
+except ImportError:  # earlier: every string is
+    def trust_as_template(value):
+        return value
 
 from ansible_collections.sigma.media_server.plugins.action import sigma_info as info_action
 from ansible_collections.sigma.media_server.plugins.action import sigma_job as job_action
@@ -52,7 +60,9 @@ def action_run(name, args, check=False, diff=False, environment=None, transport=
                      environment=None, _uuid=uuid)
     connection = mock.Mock(transport=transport)
     connection._shell.tmpdir = None
-    action = action_module.ActionModule(task, connection, mock.Mock(become=False), None, None, None)
+    task_vars = task_vars or {'inventory_hostname': 'srv'}
+    action = action_module.ActionModule(task, connection, mock.Mock(become=False), None,
+                                        Templar(loader=DataLoader(), variables=task_vars), None)
 
     def environment_string(raw=None):
         raw.clear()
@@ -61,7 +71,7 @@ def action_run(name, args, check=False, diff=False, environment=None, transport=
 
     action._compute_environment_string = environment_string
     action._early_needs_tmp_path = lambda: False
-    return action.run(task_vars=task_vars or {'inventory_hostname': 'srv'})
+    return action.run(task_vars=task_vars)
 
 
 def module_run(name, args, capsys, check=False, diff=False, environment=None, monkeypatch=None):
@@ -260,3 +270,63 @@ def test_with_nothing_to_hide_the_result_is_plain_json_values(server, capsys, mo
 def test_an_empty_lineup_is_skipped_the_same_on_both_paths(server, capsys, monkeypatch):
     result = same_on_both_paths(server, capsys, monkeypatch, 'sigma_jobs', {'api_url': 'http://fake:9999', 'jobs': []})
     assert result['skipped'] and not result['changed'] and server.calls == []
+
+
+def remote_run(capsys, monkeypatch, name, args, task_vars, **kwargs):
+    """The action plugin on a remote connection, executing the module (in this process) with the arguments it
+    would send to the task's host; (result, the module's arguments)."""
+    sent = {}
+
+    def run_module(self, module_args, task_vars):
+        sent.update(module_args)
+        return module_run(name, module_args, capsys, monkeypatch=monkeypatch, **kwargs)
+
+    with mock.patch.object(_action.SigmaAction, 'run_module', run_module):
+        return action_run(name, args, transport='ssh', task_vars=task_vars, **kwargs), sent
+
+
+def test_connection_options_left_out_come_from_the_host_variables_on_both_paths(server, capsys, monkeypatch, tmp_path):
+    """A task without connection options takes the host's sigma_<option> variables (the inventory plugin sets
+    sigma_api_url), templated with the task's variables, before the environment's SIGMA_* and the defaults."""
+    args = dict((k, v) for k, v in job().items() if k not in ('api_url', 'headers'))
+    task_vars = {'inventory_hostname': 'srv', 'sigma_api_url': 'http://from-host:9999',
+                 'sigma_headers': {'X-Token': trust_as_template('{{ token }}')}, 'token': 'H3ADER-T0KEN',
+                 'sigma_timeout': trust_as_template('{{ 3 + 4 }}'), 'sigma_username': None}
+    env = {'SIGMA_API_URL': 'http://from-env:9999', 'SIGMA_RETRIES': '0'}
+    snapshot, clock = json.dumps(server.jobs), server.clock
+    here = action_run('sigma_job', args, task_vars=task_vars, environment=dict(env, SIGMA_STATE_DIR=str(tmp_path / 'a')))
+    calls_here, server.calls, server.jobs, server.clock = server.calls, [], json.loads(snapshot), clock
+    assert server.display_url == 'http://from-host:9999' and here['action'] == 'start'
+    given = here['invocation']['module_args']
+    assert (given['api_url'], given['timeout'], given['retries'], given['username']) == ('http://from-host:9999', 7.0, 0, None)
+    assert given['headers'] == {'X-Token': 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'}
+    there, sent = remote_run(capsys, monkeypatch, 'sigma_job', args, task_vars,
+                             environment=dict(env, SIGMA_STATE_DIR=str(tmp_path / 'b')))
+    assert (sent['api_url'], sent['timeout'], sent['headers']) == ('http://from-host:9999', 7, {'X-Token': 'H3ADER-T0KEN'})
+    assert 'username' not in sent and 'retries' not in sent  # None is not a value; the environment still applies
+    assert server.calls == calls_here and comparable(there) == comparable(here)
+    for secret in SECRETS:
+        assert secret not in json.dumps(here) and secret not in json.dumps(there), secret
+
+
+def test_a_task_argument_or_module_default_wins_over_the_host_variable(server):
+    task_vars = {'inventory_hostname': 'srv', 'sigma_api_url': 'http://from-host:9999', 'sigma_timeout': 0}
+    result = action_run('sigma_info', {'api_url': 'http://fake:9999', 'timeout': 5}, task_vars=task_vars)
+    assert not result.get('failed') and server.display_url == 'http://fake:9999'
+    assert result['invocation']['module_args']['timeout'] == 5.0
+
+
+def test_a_bad_host_variable_is_named_on_both_paths(server, capsys, monkeypatch):
+    task_vars = {'inventory_hostname': 'srv', 'sigma_api_url': 'http://fake:9999', 'sigma_timeout': 0}
+    here = action_run('sigma_info', {}, task_vars=task_vars)
+    there, sent = remote_run(capsys, monkeypatch, 'sigma_info', {}, task_vars)
+    assert sent == {'api_url': 'http://fake:9999', 'timeout': 0}
+    for result in (here, there):
+        assert result['failed'] and server.calls == []
+        assert result['msg'] == 'timeout must be greater than 0, got 0.0 (timeout is the host variable sigma_timeout)'
+    task_vars = {'inventory_hostname': 'srv', 'sigma_api_url': 'ftp://fake'}
+    result = action_run('sigma_info', {}, task_vars=task_vars)
+    assert result['failed'] and result['msg'].endswith('(api_url is the host variable sigma_api_url)'), result['msg']
+    # an option given in the task is not attributed to a host variable
+    result = action_run('sigma_info', {'timeout': 0}, task_vars={'inventory_hostname': 'srv', 'sigma_timeout': 5})
+    assert result['msg'] == 'timeout must be greater than 0, got 0.0'
