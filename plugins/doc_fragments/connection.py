@@ -64,9 +64,12 @@ options:
   headers:
     description:
       - Extra HTTP headers sent with every request, for example a token a reverse proxy expects.
+      - "A dictionary of header names and values; as a string (from the environment variable), a JSON object
+        (V({\"X-Token\": \"...\"})) or V(NAME=VALUE) pairs separated by commas. An empty string sets no header."
       - The values are treated as secrets.
-      - If not set, the host variable C(sigma_headers) of the task's host is used.
-    type: dict
+      - If not set, the host variable C(sigma_headers) of the task's host is used,
+        else the E(SIGMA_HEADERS) environment variable.
+    type: raw
   use_proxy:
     description:
       - Whether to connect through the proxy named by the E(HTTP_PROXY), E(HTTPS_PROXY) or E(ALL_PROXY) environment

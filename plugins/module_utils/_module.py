@@ -17,7 +17,7 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 
 from ansible_collections.sigma.media_server.plugins.module_utils._client import (
     DEFAULT_API_URL, DEFAULT_RETRIES, DEFAULT_TIMEOUT, HAS_REQUESTS, REQUESTS_IMPORT_ERROR,
-    SigmaError, SigmaTransport, normalize_url, url_password,
+    SigmaError, SigmaTransport, header_dict, normalize_url, url_password,
 )
 from ansible_collections.sigma.media_server.plugins.module_utils._job_spec import refusal, secrets_of
 from ansible_collections.sigma.media_server.plugins.module_utils._outcome import Failure, Outcome
@@ -39,9 +39,22 @@ def connection_argument_spec():
         retries=dict(type='int', default=DEFAULT_RETRIES, fallback=(env_fallback, ['SIGMA_RETRIES'])),
         username=dict(type='str', fallback=(env_fallback, ['SIGMA_USERNAME'])),
         password=dict(type='str', no_log=True, fallback=(env_fallback, ['SIGMA_PASSWORD'])),
-        headers=dict(type='dict', no_log=True),
+        # raw: a dictionary, or from SIGMA_HEADERS a JSON object or NAME=VALUE pairs, read by header_dict as the
+        # inventory plugin, the lookup and the event source read it; '' (AWX injects blank fields so) is none
+        headers=dict(type='raw', no_log=True, fallback=(env_fallback, ['SIGMA_HEADERS'])),
         use_proxy=dict(type='bool', default=True, fallback=(env_fallback, ['SIGMA_USE_PROXY'])),
     )
+
+
+def connection_secrets(params):
+    """The secrets inside the validated connection options that no_log does not see whole: the password in the
+    API URL, each header value of a headers string (SIGMA_HEADERS as NAME=VALUE pairs or JSON)."""
+    found = [url_password(params['api_url'] or '')]
+    try:
+        found.extend(header_dict(params['headers']).values())
+    except ValueError:
+        pass
+    return [value for value in found if value]
 
 
 def connection_errors(params):
@@ -54,6 +67,10 @@ def connection_errors(params):
         normalize_url(params['api_url'])
     except ValueError as exc:
         return 'api_url: %s' % exc
+    try:
+        header_dict(params['headers'])
+    except ValueError as exc:
+        return str(exc)
     return None
 
 
@@ -61,7 +78,7 @@ def transport_settings(params):
     """The keyword arguments of SigmaTransport from the validated connection options."""
     return dict(validate_certs=params['validate_certs'], ca_path=params['ca_path'], timeout=params['timeout'],
                 retries=params['retries'], username=params['username'], password=params['password'],
-                headers=params['headers'], use_proxy=params['use_proxy'])
+                headers=header_dict(params['headers']) or None, use_proxy=params['use_proxy'])
 
 
 def make_client(params, outcome, transport=None, environ=None):
@@ -84,9 +101,7 @@ class SigmaModule(AnsibleModule):
         spec = connection_argument_spec()
         spec.update(argument_spec)
         super(SigmaModule, self).__init__(argument_spec=spec, **kwargs)
-        password = url_password(self.params['api_url'] or '')
-        if password:
-            self.no_log_values.add(password)
+        self.no_log_values.update(connection_secrets(self.params))
         if not HAS_REQUESTS:
             self.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
         error = connection_errors(self.params)
@@ -158,4 +173,5 @@ class JobModule(SigmaModule):
         super(JobModule, self).fail_json(msg=msg, **kwargs)
 
 
-__all__ = ['SigmaError', 'SigmaModule', 'JobModule', 'connection_argument_spec', 'connection_errors', 'make_client']
+__all__ = ['SigmaError', 'SigmaModule', 'JobModule', 'connection_argument_spec', 'connection_errors', 'connection_secrets',
+           'make_client']

@@ -48,13 +48,13 @@ from ansible.module_utils.errors import AnsibleFallbackNotFound, UnsupportedErro
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
-from ansible_collections.sigma.media_server.plugins.module_utils._client import HAS_REQUESTS, SigmaTransport, url_password
+from ansible_collections.sigma.media_server.plugins.module_utils._client import HAS_REQUESTS, SigmaTransport
 from ansible_collections.sigma.media_server.plugins.module_utils._job_spec import refusal, secrets_of
 from ansible_collections.sigma.media_server.plugins.module_utils._jobs import engine
 from ansible_collections.sigma.media_server.plugins.module_utils._jobs.options import argument_spec as job_argument_spec
 from ansible_collections.sigma.media_server.plugins.module_utils._jobs.record import RECORD_FACT
 from ansible_collections.sigma.media_server.plugins.module_utils._module import (
-    connection_argument_spec, connection_errors, make_client, transport_settings,
+    connection_argument_spec, connection_errors, connection_secrets, make_client, transport_settings,
 )
 from ansible_collections.sigma.media_server.plugins.module_utils._outcome import Failure, Outcome
 
@@ -236,7 +236,7 @@ class SigmaAction(ActionBase):
             if found:
                 failed['msg'], failed['errors'] = found
             return self.module_result(failed, module_args, outcome)
-        outcome.hide([url_password(params['api_url'] or '')])
+        outcome.hide(connection_secrets(params))
         error = connection_errors(params)
         if error:
             return self.module_result(dict(msg=error, failed=True), module_args, outcome)

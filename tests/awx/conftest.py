@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Session fixtures of the AWX suite: the built tarball, the "EE", the emulated fleet.
 
-The fleet (files/fleet.yml: 127.0.0.1:19661-19662, control port 19669) is started with
+The fleet (files/fleet.yml: 127.0.0.1:19661-19663, control port 19669) is started with
 the project's scripts/fleet.sh; `make test` holds the port lock around this suite.
 SIGMA_AWX_TARBALL=path uses a tarball built already (the `awx` CI step, scripts/ci.py awx, passes its own).
 """
@@ -67,7 +67,7 @@ def fleet(tmp_path_factory):
 
 
 class Fleet(object):
-    PORTS = {'awx-a10': 19661, 'awx-t4': 19662}
+    PORTS = {'awx-a10': 19661, 'awx-t4': 19662, 'awx-auth': 19663}
 
     def state(self, host):
         url = 'http://127.0.0.1:%d/_emulator/servers/%d/state' % (self.PORTS[host], self.PORTS[host])

@@ -39,11 +39,12 @@ def test_credential_type_injects_safe_defaults_for_blank_fields(tmp_path):
         import yaml  # pylint: disable=import-outside-toplevel
         credential_type = yaml.safe_load(handle)
     env = support.render_injectors(credential_type, {}, str(tmp_path))
-    assert env == {'SIGMA_USERNAME': '', 'SIGMA_PASSWORD': '', 'SIGMA_CA_PATH': '',
+    assert env == {'SIGMA_USERNAME': '', 'SIGMA_PASSWORD': '', 'SIGMA_HEADERS': '', 'SIGMA_CA_PATH': '',
                    'SIGMA_VALIDATE_CERTS': 'True', 'SIGMA_USE_PROXY': 'True'}
     env = support.render_injectors(credential_type, {'username': 'ops', 'password': 's3cret', 'ca_cert': 'PEM\n',
-                                                     'skip_tls_verify': True, 'ignore_proxy': True}, str(tmp_path))
-    assert env['SIGMA_USERNAME'] == 'ops' and env['SIGMA_PASSWORD'] == 's3cret'
+                                                     'headers': 'X-Token=t0k', 'skip_tls_verify': True,
+                                                     'ignore_proxy': True}, str(tmp_path))
+    assert env['SIGMA_USERNAME'] == 'ops' and env['SIGMA_PASSWORD'] == 's3cret' and env['SIGMA_HEADERS'] == 'X-Token=t0k'
     assert env['SIGMA_VALIDATE_CERTS'] == 'False' and env['SIGMA_USE_PROXY'] == 'False'
     with open(env['SIGMA_CA_PATH']) as handle:
         assert handle.read() == 'PEM\n'
@@ -83,6 +84,52 @@ def test_inventory_update_honours_injected_settings(awx):
     # a server that did not answer is named from its URL
     assert sorted(through_proxy['sigma_unreachable']['hosts']) == ['127.0.0.1_19661', '127.0.0.1_19662', 'awx-dead']
     assert direct['sigma_unreachable']['hosts'] == ['awx-dead']
+
+
+AUTH = {'username': 'awx-ops', 'password': 'Awx-Pr0xy-Pw', 'headers': 'X-Proxy-Token=Awx-T0ken-5ecret'}
+
+INFO = """---
+- name: Read the servers behind the proxy
+  hosts: all:!sigma_unreachable
+  gather_facts: false
+  tasks:
+    - name: Read the licence, with no connection option in the task (sigma_api_url, then the credential)
+      sigma.media_server.sigma_info:
+        gather_subset: [license]
+      delegate_to: localhost
+      register: info
+
+    - name: Show it
+      ansible.builtin.debug:
+        msg: "licence={{ info.license.status }}"
+"""
+
+
+def test_a_proxy_token_from_the_credential_reaches_the_inventory_and_the_jobs(awx, fleet):
+    """The credential's basic auth and extra headers (SIGMA_HEADERS) reach the inventory update and the modules of a
+    job, whose task names no connection option; the token and the password are in no output or artifact."""
+    source = os.path.join(support.FILES, 'awx-auth.sigma.yml')
+    refused, proc = awx.inventory_update(source, credential=dict(AUTH, headers=''))
+    assert proc.returncode == 0, proc.stderr
+    assert refused['sigma_unreachable']['hosts'] == ['awx-auth']
+    assert '401' in refused['_meta']['hostvars']['awx-auth']['sigma_error']
+    stored, proc = awx.inventory_update(source, credential=AUTH)
+    assert proc.returncode == 0, proc.stderr
+    assert 'awx-auth' not in (stored.get('sigma_unreachable') or {}).get('hosts', [])
+    assert stored['_meta']['hostvars']['awx-auth']['sigma_license_status'] == 'VALID'
+    fleet.forget_requests('awx-auth')
+    job = awx.job(INFO, stored, credential=AUTH)
+    assert job.status == 'successful', job.describe()
+    assert 'licence=VALID' in job.stdout and fleet.requests('awx-auth') == ['dump']
+    shown = [json.dumps(stored), proc.stdout, proc.stderr, job.stdout]
+    for folder, _dirs, files in os.walk(os.path.join(job.pdd, 'artifacts')):
+        # but ansible-runner's `command`: its record of the environment it was given, the credential's injections
+        # (AWX shows a job's environment with the credential's secrets hidden, and removes the private data dir)
+        for name in set(files) - {'command'}:
+            with open(os.path.join(folder, name), errors='replace') as handle:
+                shown.append(handle.read())
+    for secret in ('Awx-T0ken-5ecret', 'Awx-Pr0xy-Pw'):
+        assert not [text for text in shown if secret in text], secret
 
 
 # ---------------------------------------------------------------- jobs

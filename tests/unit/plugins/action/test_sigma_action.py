@@ -331,3 +331,27 @@ def test_a_bad_host_variable_is_named_on_both_paths(server, capsys, monkeypatch)
     # an option given in the task is not attributed to a host variable
     result = action_run('sigma_info', {'timeout': 0}, task_vars={'inventory_hostname': 'srv', 'sigma_timeout': 5})
     assert result['msg'] == 'timeout must be greater than 0, got 0.0'
+
+
+@pytest.mark.parametrize('value, sent', [
+    ('X-Token=H3ADER-T0KEN', {'X-Token': 'H3ADER-T0KEN'}),
+    ('{"X-Token": "H3ADER-T0KEN", "X-Site": "hanoi"}', {'X-Token': 'H3ADER-T0KEN', 'X-Site': 'hanoi'}),
+    ('', None),  # what AWX injects for a blank credential field: no header
+])
+def test_headers_come_from_sigma_headers_as_the_inventory_reads_it(server, capsys, monkeypatch, value, sent):
+    """SIGMA_HEADERS (what the credential type injects) is read as the inventory plugin, the lookup and the event
+    source read it, on both paths; its values are secrets."""
+    args = dict((k, v) for k, v in job().items() if k != 'headers')
+    result = same_on_both_paths(server, capsys, monkeypatch, 'sigma_job', args, environment={'SIGMA_HEADERS': value})
+    assert not result.get('failed') and result['action'] == 'start'
+    assert [made['headers'] for made in server.transports] == [sent, sent]  # the action plugin's, the module's
+    assert 'H3ADER-T0KEN' not in json.dumps(result)
+
+
+def test_bad_headers_are_refused_naming_the_option_before_any_request(server, capsys, monkeypatch):
+    for environment, args in (({'SIGMA_HEADERS': '["X-Token"]'}, {}), ({}, {'headers': 'no pairs here'}),
+                              ({}, {'headers': ['X-Token']})):
+        result = same_on_both_paths(server, capsys, monkeypatch, 'sigma_info', dict(args, api_url='http://fake:9999'),
+                                    environment=environment)
+        assert result['failed'] and server.calls == [] and server.transports == []
+        assert result['msg'].startswith('headers must be a dictionary of header names and values'), result['msg']
