@@ -251,7 +251,8 @@ def fleet_md(res):
                          '+%s ms (`floor` - `debug`: Ansible templates %d jobs into the task\'s arguments); the '
                          '`sigma_jobs` task\'s own work +%s ms (`task` - `floor`: validation, the request, planning, '
                          'the per-job result Ansible carries back); the role\'s task around it +%s ms (`unchecked` - '
-                         '`task`: its templated `module_defaults`, `delegate_to` and `when`); the role\'s argument '
+                         '`task`: the role\'s defaults in every host\'s variables, its templated API URL check, '
+                         '`delegate_to`, `when` and `register`); the role\'s argument '
                          'validation task +%s ms (`no-op` - `unchecked`: one more task per host, which templates the '
                          'lineup and the documented options again).'
                          % (fleet['servers'], fleet['jobs'], s(per['debug'], 0), s(per['floor'] - per['debug'], 0),
