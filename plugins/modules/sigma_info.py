@@ -138,6 +138,15 @@ EXAMPLES = r'''
         that: sigma.license.valid
         fail_msg: "licence is {{ sigma.license.status }}"
 
+# In a play over the servers of the inventory plugin sigma.media_server.sigma, with no connection option in the task:
+# the API URL is the host variable sigma_api_url, the other options the host's sigma_<option> variables (group_vars,
+# host_vars, a vault), else the SIGMA_* environment variables (an AWX credential).
+- name: Licence status of this host's server, read from the control node
+  sigma.media_server.sigma_info:
+    gather_subset: license
+  delegate_to: localhost
+  register: sigma
+
 - name: Query every server of an inventory group from the control node
   sigma.media_server.sigma_info:
     api_url: "http://{{ hostvars[item].ansible_host | default(item) }}:9999"
