@@ -12,6 +12,9 @@ engine's tests call its methods); `serve()` puts it behind HTTP on
 (`answers`), raw answers served first (`queue`), faults (`fault`) and the
 English spelling (`spelling`) can replace the semantics. Every call is
 logged in `calls`, every HTTP request in `requests`.
+
+`RecordingServer` is ONE local HTTP(S) server for the transport's tests: it
+records what reaches it on the wire and answers what a test gives it.
 """
 
 from __future__ import annotations
@@ -41,7 +44,8 @@ except ImportError:  # ansible-core < 2.19
         with mock.patch.object(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args or {}}))):
             yield
 
-__all__ = ['ENCODERS', 'FakeSigma', 'Request', 'dead_url', 'fake_transport', 'english', 'patch_module_args', 'as_a_module_process', 'warning_texts']
+__all__ = ['ENCODERS', 'FakeSigma', 'RecordingServer', 'Request', 'dead_url', 'fake_transport', 'english', 'patch_module_args',
+           'as_a_module_process', 'warning_texts']
 
 
 # The English translation's damaged spelling (sigma-api.md, "Key spelling"): canonical key (lower case), or
@@ -276,6 +280,63 @@ class FakeSigma(object):
             self.httpd.shutdown()
             self.httpd.server_close()
             self.httpd = None
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # a client that refuses our certificate, or gives up on a stalled answer: expected here
+
+
+class RecordingServer(object):
+    """A local HTTP server (HTTPS with `tls`, a server ssl.SSLContext) that records every request it receives in
+    `requests`: method, path, body (bytes) and headers (names in lower case), one dict per request.
+
+    `answer(handler)` gives the answer, (status, headers, body bytes), or None when it wrote one itself
+    (`handler.body` is the request's body); without it, a JSON ec=0 that names the server's port.
+    """
+
+    def __init__(self, answer=None, tls=None):
+        self.requests = []
+        self.lock = threading.Lock()
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def log_message(self, *args):
+                pass
+
+            def _handle(self):
+                length = int(self.headers.get('Content-Length') or 0)
+                self.body = self.rfile.read(length) if length else b''
+                with recorder.lock:
+                    recorder.requests.append({'method': self.command, 'path': self.path, 'body': self.body,
+                                              'headers': dict((k.lower(), v) for k, v in self.headers.items())})
+                reply = answer(self) if answer else (200, {}, b'{"ec": 0, "port": %d}' % recorder.port)
+                if reply is None:
+                    return
+                status, headers, data = reply
+                self.send_response(status)
+                for name, value in dict({'Content-Type': 'application/json'}, **headers).items():
+                    self.send_header(name, value)
+                self.send_header('Content-Length', str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_CONNECT = _handle
+
+        self.httpd = _QuietServer(('127.0.0.1', 0), Handler)
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_port
+        self.url = '%s://127.0.0.1:%d' % ('https' if tls is not None else 'http', self.port)
+        threading.Thread(target=self.httpd.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 def dead_url():

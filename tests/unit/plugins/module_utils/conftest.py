@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.sigma.media_server.plugins.module_utils import _client
+from ansible_collections.sigma.media_server.tests.unit.utils import RecordingServer
 
 
 @pytest.fixture(params=[False, True], ids=['requests', 'one_request'])
@@ -20,3 +21,17 @@ def both_send_paths(request, monkeypatch):
         real(self, *args, **kwargs)
     monkeypatch.setattr(_client.SigmaTransport, '__init__', init)
     return request.param
+
+
+@pytest.fixture
+def recorders():
+    """recorders(answer=None, tls=None): a RecordingServer (tests/unit/utils.py), closed after the test."""
+    made = []
+
+    def make(answer=None, tls=None):
+        recorder = RecordingServer(answer, tls)
+        made.append(recorder)
+        return recorder
+    yield make
+    for recorder in made:
+        recorder.close()

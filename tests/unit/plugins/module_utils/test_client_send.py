@@ -3,79 +3,21 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """SigmaTransport.send: a request prepared once and copied per call, as Session.request would send it.
 
-Local HTTP servers record what they receive: method, path, headers, body, one request per call.
+Local HTTP servers record what they receive: method, path, headers, body, one request per call
+(`recorders`, module_utils/conftest.py).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import threading
 
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
 from ansible_collections.sigma.media_server.plugins.module_utils._client import SigmaHTTPError, SigmaTimeoutError, SigmaTransport
-
-
-class Recorder(object):
-    """An HTTP server that records every request and answers `answer(handler)` or a JSON ec=0."""
-
-    def __init__(self, answer=None):
-        self.requests = []
-        self.lock = threading.Lock()
-        recorder = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = 'HTTP/1.1'
-
-            def log_message(self, *args):
-                pass
-
-            def _handle(self):
-                length = int(self.headers.get('Content-Length') or 0)
-                body = self.rfile.read(length) if length else b''
-                with recorder.lock:
-                    recorder.requests.append({'method': self.command, 'path': self.path, 'body': body,
-                                              'headers': dict((k.lower(), v) for k, v in self.headers.items())})
-                if answer:
-                    status, headers, data = answer(self)
-                else:
-                    status, headers, data = 200, {}, b'{"ec": 0, "port": %d}' % self.server.server_port
-                self.send_response(status)
-                for name, value in dict({'Content-Type': 'application/json'}, **headers).items():
-                    self.send_header(name, value)
-                self.send_header('Content-Length', str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = _handle
-
-        self.httpd = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_port
-        self.url = 'http://127.0.0.1:%d' % self.port
-        threading.Thread(target=self.httpd.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def recorders():
-    made = []
-
-    def make(answer=None):
-        recorder = Recorder(answer)
-        made.append(recorder)
-        return recorder
-    yield make
-    for recorder in made:
-        recorder.close()
 
 
 def test_every_call_sends_one_request_with_the_session_headers_auth_and_its_own_body(recorders, monkeypatch):
@@ -267,7 +209,6 @@ def test_a_body_that_stops_coming_is_a_timeout(recorders, one_request):
         handler.wfile.write(b'{"ec": 0,')
         handler.wfile.flush()
         time.sleep(1.5)
-        return 200, {}, b''
     server = recorders(stall)
     started = time.monotonic()
     with pytest.raises(SigmaTimeoutError) as err:
