@@ -80,6 +80,11 @@ def urls(emulator):
     return {'@URL@': emulator.url('input'), '@URL2@': emulator.url('input') + '/second'}
 
 
+def connection(emulator):
+    """The connection arguments of a task to the input server: one attempt, 2 seconds."""
+    return {'api_url': emulator.url('input'), 'timeout': 2, 'retries': 0}
+
+
 def check_refusals(refusals, cases):
     """refusals: {case id: message or None (accepted)} -> list of problems."""
     problems = []
@@ -92,6 +97,40 @@ def check_refusals(refusals, cases):
     return problems
 
 
+def reached(requests, sent=None):
+    """The problem of requests that reached the server (`sent` describes them), as a list: empty when none did."""
+    if not requests:
+        return []
+    return ['%d request(s) reached the server: %s' % (len(requests), sent or excerpt(requests, 400))]
+
+
+def judge(category, via, cases, refusals, requests, sent=None):
+    """Every case refused naming its field, and no request sent: recorded in the figures, then asserted."""
+    problems = check_refusals(refusals, cases) + reached(requests, sent)
+    named = len(cases) - len([p for p in problems if 'does not name' in p or 'accepted' in p])
+    FIGURES.add('bad_input', category=category, cases=len(cases),
+                refused=len([v for v in refusals.values() if v is not None]), field_named=named,
+                requests_sent=len(requests), via=via, result=verdict(problems))
+    assert not problems, '\n'.join(problems)
+
+
+def task_refusals(ansible, emulator, module, cases, args, label):
+    """Every case as its own task (ignore_errors) of ONE playbook; `args(case)` gives its module arguments.
+    Returns ({case id: the failure message, or None when the task did not fail}, the requests that reached
+    the input server)."""
+    emulator.reset('input')
+    tasks = [{'name': 'bad:%s' % case['id'], 'sigma.media_server.%s' % module: args(case), 'ignore_errors': True}
+             for case in cases]
+    run = ansible.playbook(tasks, label=label)
+    requests = emulator.requests('input')
+    refusals = {}
+    for case in cases:
+        res = run.task('bad:%s' % case['id'])
+        refusals[case['id']] = str(res['result'].get('msg', '')) if res['status'] == 'failed' else None
+    return refusals, requests
+
+
+ONE_TASK_PER_CASE = 'playbook, one task per case'
 MODULES = ['sigma_info']
 
 
@@ -99,24 +138,9 @@ MODULES = ['sigma_info']
 def test_module_bad_args(ansible, emulator, module):
     corpus = load('module_args.yml')[module]
     cases = corpus['cases']
-    emulator.reset('input')
-    tasks = [{'name': 'bad:%s' % c['id'], 'sigma.media_server.%s' % module: merged(corpus['base'], c['args'], urls(emulator)),
-              'ignore_errors': True} for c in cases]
-    run = ansible.playbook(tasks, label='bad-%s' % module)
-    requests = emulator.requests('input')
-    refusals = {}
-    for case in cases:
-        res = run.task('bad:%s' % case['id'])
-        refusals[case['id']] = str(res['result'].get('msg', '')) if res['status'] == 'failed' else None
-    problems = check_refusals(refusals, cases)
-    if requests:
-        problems.append('%d request(s) reached the server: %s' % (len(requests), excerpt(requests, 400)))
-    named = len(cases) - len([p for p in problems if 'does not name' in p or 'accepted' in p])
-    FIGURES.add('bad_input', category='%s arguments' % module, cases=len(cases),
-                refused=len([v for v in refusals.values() if v is not None]), field_named=named,
-                requests_sent=len(requests), via='playbook, one task per case',
-                result=verdict(problems))
-    assert not problems, '\n'.join(problems)
+    refusals, requests = task_refusals(ansible, emulator, module, cases,
+                                       lambda case: merged(corpus['base'], case['args'], urls(emulator)), 'bad-%s' % module)
+    judge('%s arguments' % module, ONE_TASK_PER_CASE, cases, refusals, requests)
 
 
 def inventory_refusals(ansible, emulator, cases, label):
@@ -153,13 +177,7 @@ def inventory_refusals(ansible, emulator, cases, label):
 
 def inventory_check(ansible, emulator, cases, label, category):
     refusals, requests = inventory_refusals(ansible, emulator, cases, label)
-    problems = check_refusals(refusals, cases)
-    if requests:
-        problems.append('%d request(s) reached the server: %s' % (len(requests), excerpt(requests, 400)))
-    named = len(cases) - len([p for p in problems if 'does not name' in p or 'accepted' in p])
-    FIGURES.add('bad_input', category=category, cases=len(cases), refused=len(refusals), field_named=named,
-                requests_sent=len(requests), via='one ansible-inventory run, one source per case', result=verdict(problems))
-    assert not problems, '\n'.join(problems)
+    judge(category, 'one ansible-inventory run, one source per case', cases, refusals, requests)
 
 
 def test_inventory_bad_configs(ansible, emulator):
@@ -185,7 +203,7 @@ def test_job_specs_in_one_task(ansible, emulator):
     cases = corpus['cases']
     emulator.reset('input')
     items = [job_case(corpus['base'], c) for c in cases]
-    args = {'api_url': emulator.url('input'), 'timeout': 2, 'retries': 0, 'jobs': items}
+    args = dict(connection(emulator), jobs=items)
     task = {'name': 'all', 'sigma.media_server.sigma_jobs': args, 'ignore_errors': True}
     run = ansible.playbook([task], label='bad-job-specs')
     res = run.task('all')
@@ -200,15 +218,14 @@ def test_job_specs_in_one_task(ansible, emulator):
     problems = check_refusals(refusals, cases)
     if not errors:
         problems.append('no per-item errors returned: %s' % excerpt(msg, 300))
-    if requests:
-        problems.append('%d request(s) reached the server: %s' % (len(requests), excerpt(requests, 400)))
+    problems += reached(requests)
     for kind in sorted(set(c['kind'] for c in cases)):
         these = [c for c in cases if c['kind'] == kind]
         bad = [p for p in problems if p.split(':')[0] in set(c['id'] for c in these)]
         FIGURES.add('bad_input', category='job specs: %s' % kind, cases=len(these),
                     refused=len([c for c in these if refusals[c['id']] is not None]), field_named=len(these) - len(bad),
                     requests_sent=len(requests), via='ONE sigma_jobs task holding every case as an item',
-                    result=verdict(bad + ([problems[-1]] if requests else [])))
+                    result=verdict(bad + reached(requests)))
     assert not problems, '\n'.join(problems)
 
 
@@ -219,27 +236,9 @@ def test_job_specs_sigma_job(ansible, emulator):
     for case in corpus['cases']:
         by_kind.setdefault(case['kind'], []).append(case)
     cases = [c for kind in sorted(by_kind) for c in by_kind[kind][::10]]
-    emulator.reset('input')
-    tasks = []
-    for case in cases:
-        args = job_case(corpus['base'], case)
-        args.update(api_url=emulator.url('input'), timeout=2, retries=0)
-        tasks.append({'name': 'bad:%s' % case['id'], 'sigma.media_server.sigma_job': args, 'ignore_errors': True})
-    run = ansible.playbook(tasks, label='bad-sigma_job')
-    requests = emulator.requests('input')
-    refusals = {}
-    for case in cases:
-        res = run.task('bad:%s' % case['id'])
-        refusals[case['id']] = str(res['result'].get('msg', '')) if res['status'] == 'failed' else None
-    problems = check_refusals(refusals, cases)
-    if requests:
-        problems.append('%d request(s) reached the server: %s' % (len(requests), excerpt(requests, 400)))
-    FIGURES.add('bad_input', category='job specs through sigma_job (every 10th case of each kind)', cases=len(cases),
-                refused=len([v for v in refusals.values() if v is not None]),
-                field_named=len(cases) - len(problems) + (1 if requests else 0),
-                requests_sent=len(requests), via='playbook, one task per case',
-                result=verdict(problems))
-    assert not problems, '\n'.join(problems)
+    refusals, requests = task_refusals(ansible, emulator, 'sigma_job', cases,
+                                       lambda case: dict(job_case(corpus['base'], case), **connection(emulator)), 'bad-sigma_job')
+    judge('job specs through sigma_job (every 10th case of each kind)', ONE_TASK_PER_CASE, cases, refusals, requests)
 
 
 def test_sigma_jobs_arguments(ansible, emulator):
@@ -255,26 +254,9 @@ def test_sigma_jobs_arguments(ansible, emulator):
         {'id': 'wait-timeout-text', 'field': 'wait_timeout', 'args': {'jobs': good, 'wait_timeout': 'long'}},
         {'id': 'unknown-option', 'field': 'bogus_option', 'args': {'jobs': good, 'bogus_option': 1}},
     ]
-    emulator.reset('input')
-    tasks = []
-    for case in cases:
-        args = dict(case['args'], api_url=emulator.url('input'), timeout=2, retries=0)
-        tasks.append({'name': 'bad:%s' % case['id'], 'sigma.media_server.sigma_jobs': args, 'ignore_errors': True})
-    run = ansible.playbook(tasks, label='bad-sigma_jobs-args')
-    requests = emulator.requests('input')
-    refusals = {}
-    for case in cases:
-        res = run.task('bad:%s' % case['id'])
-        refusals[case['id']] = str(res['result'].get('msg', '')) if res['status'] == 'failed' else None
-    problems = check_refusals(refusals, cases)
-    if requests:
-        problems.append('%d request(s) reached the server: %s' % (len(requests), excerpt(requests, 400)))
-    FIGURES.add('bad_input', category='sigma_jobs task arguments', cases=len(cases),
-                refused=len([v for v in refusals.values() if v is not None]),
-                field_named=len(cases) - len(problems) + (1 if requests else 0),
-                requests_sent=len(requests), via='playbook, one task per case',
-                result=verdict(problems))
-    assert not problems, '\n'.join(problems)
+    refusals, requests = task_refusals(ansible, emulator, 'sigma_jobs', cases,
+                                       lambda case: dict(case['args'], **connection(emulator)), 'bad-sigma_jobs-args')
+    judge('sigma_jobs task arguments', ONE_TASK_PER_CASE, cases, refusals, requests)
 
 
 def test_job_names_and_size(ansible, emulator):
@@ -287,27 +269,8 @@ def test_job_names_and_size(ansible, emulator):
         {'id': 'spec-5-MB', 'field': r'(?i)size|too (large|long|big)|MB|bytes',
          'set': {'extra': {'comment': 'x' * (5 * 1024 * 1024)}}},
     ]
-    emulator.reset('input')
-    tasks = []
-    for case in cases:
-        args = job_case(corpus['base'], {'id': case['id'], 'set': {}})
-        for path, value in case['set'].items():
-            set_path(args, path, value)
-        args.update(api_url=emulator.url('input'), timeout=2, retries=0)
-        tasks.append({'name': 'bad:%s' % case['id'], 'sigma.media_server.sigma_job': args, 'ignore_errors': True})
-    run = ansible.playbook(tasks, label='bad-names-size')
-    requests = emulator.requests('input')
-    refusals = {}
-    for case in cases:
-        res = run.task('bad:%s' % case['id'])
-        refusals[case['id']] = str(res['result'].get('msg', '')) if res['status'] == 'failed' else None
-    problems = check_refusals(refusals, cases)
-    if requests:
-        problems.append('%d request(s) reached the server (%s)' % (len(requests), ', '.join(
-            '%s %s' % (e.get('function'), excerpt(e.get('name'), 40)) for e in requests)))
-    FIGURES.add('bad_input', category='job names (unicode, control characters, 5000 characters) and a 5 MB spec',
-                cases=len(cases), refused=len([v for v in refusals.values() if v is not None]),
-                field_named=len(cases) - len([p for p in problems if 'does not name' in p or 'accepted' in p]),
-                requests_sent=len(requests), via='playbook, one task per case',
-                result=verdict(problems))
-    assert not problems, '\n'.join(problems)
+    refusals, requests = task_refusals(ansible, emulator, 'sigma_job', cases,
+                                       lambda case: dict(job_case(corpus['base'], case), **connection(emulator)), 'bad-names-size')
+    # a request of a 5 MB spec: its function and job name say enough
+    judge('job names (unicode, control characters, 5000 characters) and a 5 MB spec', ONE_TASK_PER_CASE, cases,
+          refusals, requests, sent=', '.join('%s %s' % (e.get('function'), excerpt(e.get('name'), 40)) for e in requests))
