@@ -21,10 +21,17 @@ def only(events):
     return events[0]['sigma']
 
 
+def watching(fleet, poller, *jobs, **options):
+    """The source (`options`: more of its arguments) polling eda-a, which runs `jobs`, past its first poll: healthy
+    jobs, nothing new."""
+    start_jobs(fleet, 'eda-a', *jobs)
+    source = poller(servers=[fleet.url('eda-a')], **options)
+    assert source.poll() == []
+    return source
+
+
 def test_broken_input_gives_one_event_with_its_code(fleet, poller):
-    start_jobs(fleet, 'eda-a', live_job('ch1', 'udp://239.10.0.1:5000'), live_job('ch2', 'udp://239.10.0.2:5000'))
-    source = poller(servers=[fleet.url('eda-a')])
-    assert source.poll() == []  # two healthy jobs: nothing new
+    source = watching(fleet, poller, live_job('ch1', 'udp://239.10.0.1:5000'), live_job('ch2', 'udp://239.10.0.2:5000'))
 
     fleet.config('eda-a', broken_inputs=['udp://239.10.0.1:5000'])
     events = source.poll()
@@ -48,9 +55,7 @@ def test_broken_input_gives_one_event_with_its_code(fleet, poller):
 
 
 def test_creation_only_error_needs_a_restart(fleet, poller):
-    start_jobs(fleet, 'eda-a', live_job('ch1'))
-    source = poller(servers=[fleet.url('eda-a')])
-    assert source.poll() == []
+    source = watching(fleet, poller, live_job('ch1'))
     fleet.job_fault('eda-a', 'ch1', 'STREAM_NOT_FOUND')
     event = only(source.poll())
     assert (event['type'], event['code'], event['needs_restart']) == ('job_error', 'STREAM_NOT_FOUND', True)
@@ -65,9 +70,7 @@ def test_creation_only_error_needs_a_restart(fleet, poller):
 
 
 def test_new_lines_of_a_failing_job_and_an_error_between_two_polls(fleet, poller):
-    start_jobs(fleet, 'eda-a', live_job('ch1'), live_job('ch2', 'udp://239.10.0.2:5000'))
-    source = poller(servers=[fleet.url('eda-a')])
-    assert source.poll() == []
+    source = watching(fleet, poller, live_job('ch1'), live_job('ch2', 'udp://239.10.0.2:5000'))
     fleet.job_fault('eda-a', 'ch1', 'OUTPUT_TIMEOUT')
     assert kinds(source.poll()) == [('job_error', 'eda-a', 'ch1')]
 
@@ -93,9 +96,7 @@ def test_new_lines_of_a_failing_job_and_an_error_between_two_polls(fleet, poller
 
 
 def test_unknown_code_is_kept_and_nobody_can_tell(fleet, poller):
-    start_jobs(fleet, 'eda-a', live_job('ch1'))
-    source = poller(servers=[fleet.url('eda-a')])
-    source.poll()
+    source = watching(fleet, poller, live_job('ch1'))
     fleet.job_fault('eda-a', 'ch1', 'GPU_ON_FIRE')
     event = only(source.poll())
     assert (event['type'], event['code'], event['needs_restart']) == ('job_error', 'GPU_ON_FIRE', None)
@@ -148,9 +149,7 @@ def test_a_restarted_server_forgot_its_jobs(fleet, poller):
 
 
 def test_stopped_jobs_are_gone_not_a_restart(fleet, poller):
-    start_jobs(fleet, 'eda-a', live_job('ch1'), live_job('ch2'), live_job('ch3'))
-    source = poller(servers=[fleet.url('eda-a')])
-    source.poll()
+    source = watching(fleet, poller, live_job('ch1'), live_job('ch2'), live_job('ch3'))
     fleet.api('eda-a', {'type': 'stop', 'name': 'ch2'})
     event = only(source.poll())
     assert (event['type'], event['job'], event['previous_state']) == ('job_gone', 'ch2', 'started')
@@ -211,9 +210,7 @@ def test_no_event_lost_or_repeated_over_many_polls(fleet, poller):
 
 
 def test_memory_is_bounded(fleet, poller, job_watch):
-    start_jobs(fleet, 'eda-a', live_job('ch1'))
-    source = poller(servers=[fleet.url('eda-a')], max_lines=5)
-    source.poll()
+    source = watching(fleet, poller, live_job('ch1'), max_lines=5)
 
     def new_lines(count, first):
         for n in range(first, first + count):  # a transient error that begins and ends: one line each
@@ -348,9 +345,7 @@ def test_main_runs_until_cancelled_whatever_the_servers_do(fleet, job_events):
 
 
 def test_an_unexpected_failure_is_logged_and_polling_goes_on(fleet, poller, caplog):
-    start_jobs(fleet, 'eda-a', live_job('ch1'))
-    source = poller(servers=[fleet.url('eda-a')])
-    source.poll()
+    source = watching(fleet, poller, live_job('ch1'))
     watch = source.server(fleet.url('eda-a')).watch
     real = watch.answered
     watch.answered = lambda *args: 1 / 0
