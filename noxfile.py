@@ -356,22 +356,22 @@ def inventory_cores(session):
     session.run('bash', str(TARGETS / 'inventory_sigma' / 'cores.sh'), str(VENV221), str(VENVFLOOR), env=env())
 
 
+def in_copy(session, label, command, *args):
+    """A command of the dev venv, run in a fresh collection copy (COPIES/LABEL), which is also its collections path."""
+    with session.chdir(collection_copy(session, label)):
+        session.run(tool(command), *args, env=env(ANSIBLE_COLLECTIONS_PATH=str(COPIES / label)))
+
+
 @step('b')
 def lint(session):
     """ansible-lint --profile production, offline."""
-    copy = collection_copy(session, 'lint')
-    with session.chdir(copy):
-        session.run(tool('ansible-lint'), '--profile', 'production', '--offline',
-                    env=env(ANSIBLE_COLLECTIONS_PATH=str(COPIES / 'lint')))
+    in_copy(session, 'lint', 'ansible-lint', '--profile', 'production', '--offline')
 
 
 @step('b')
 def docs(session):
     """antsibull-docs lint-collection-docs --plugin-docs."""
-    copy = collection_copy(session, 'docs')
-    with session.chdir(copy):
-        session.run(tool('antsibull-docs'), 'lint-collection-docs', '--plugin-docs', '.',
-                    env=env(ANSIBLE_COLLECTIONS_PATH=str(COPIES / 'docs')))
+    in_copy(session, 'docs', 'antsibull-docs', 'lint-collection-docs', '--plugin-docs', '.')
 
 
 @step('b')
